@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { Catalog } from '../catalog/index.ts';
+import { validateGeneration } from '../contract/generation.ts';
+import { type GenerateDeps, generateImages } from '../images/generate-images.ts';
+import { requireApiKey } from './auth.ts';
+import { abortOnDisconnect } from './abort-on-disconnect.ts';
+
+export interface GenerationsRouteDeps {
+  readonly catalog: Catalog;
+  readonly defaultModel: string;
+  readonly generate: GenerateDeps;
+}
+
+/** `POST /v1/images/generations` (OpenAI createImage). */
+export function registerGenerationsRoute(app: FastifyInstance, deps: GenerationsRouteDeps): void {
+  app.post('/v1/images/generations', async (request, reply) => {
+    const apiKey = requireApiKey(request);
+    const generation = validateGeneration(request.body, deps.catalog, deps.defaultModel);
+    const signal = abortOnDisconnect(reply);
+    const outcome = await generateImages(deps.generate, generation, {
+      apiKeyId: apiKey.id,
+      requestId: request.id,
+      signal,
+    });
+    void reply.header('x-imagegate-provider', outcome.provider);
+    void reply.header('x-imagegate-channel', outcome.channel);
+    return outcome.body;
+  });
+}

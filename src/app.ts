@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { registerFileRoutes } from './api/files.ts';
+import { authHook } from './api/auth.ts';
+import { registerHealthRoute } from './api/health.ts';
+import { registerGenerationsRoute } from './api/images-generations.ts';
+import { registerModelsRoutes } from './api/models.ts';
+import type { Catalog } from './catalog/index.ts';
+import type { ImagesRepo } from './db/images-repo.ts';
+import type { KeysRepo } from './db/keys-repo.ts';
+import type { Database } from './db/schema.ts';
+import { GatewayError, renderError } from './errors.ts';
+import type { Router } from './routing/router.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+import type { UrlSigner } from './storage/url-signer.ts';
+
+/** Everything the HTTP app needs, built by `main.ts` (or a test) from the config. */
+export interface Deps {
+  readonly logger: Logger;
+  readonly catalog: Catalog;
+  readonly router: Router;
+  readonly db: Kysely<Database>;
+  readonly keys: KeysRepo;
+  readonly images: ImagesRepo;
+  readonly blobs: BlobStore;
+  readonly signer: UrlSigner;
+  readonly defaultModel: string;
+  readonly maxBodyBytes: number;
+  readonly urlTtlSeconds: number;
+  readonly retentionSeconds: number;
+  /** Epoch milliseconds; injectable so tests can move time. */
+  readonly now: () => number;
+}
+
+export interface App {
+  readonly fastify: FastifyInstance;
+  /** Refuse new requests with 503 from now on; in-flight ones run to the end. */
+  beginShutdown(): void;
+}
+
+/** Builds the HTTP app. No listening, no globals, no side effects beyond the returned object. */
+export function buildApp(deps: Deps): App {
+  let shuttingDown = false;
+  const loggerInstance: FastifyBaseLogger = deps.logger;
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: deps.maxBodyBytes,
+    genReqId: () => `req_${randomBytes(12).toString('hex')}`,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // Content-addressed file names are long; Fastify's default of 100 characters is enough, but
+    // a clear limit keeps absurd URLs from reaching the router.
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.decorateRequest('apiKey', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    if (shuttingDown) {
+      void reply.header('connection', 'close');
+      throw new GatewayError('service_unavailable', 'The server is shutting down; retry on another instance.', { retryAfterSeconds: 1 });
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const mapped = mapFrameworkError(error);
+    const { status, body } = renderError(mapped, request.id);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: body.error.code, status }, 'request refused');
+    if (mapped instanceof GatewayError && mapped.retryAfterSeconds !== undefined) {
+      void reply.header('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
+    }
+    return reply.code(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const { status, body } = renderError(
+      new GatewayError('not_found', `Unknown request URL: ${request.method} ${request.url.split('?')[0]}.`),
+      request.id,
+    );
+    return reply.code(status).send(body);
+  });
+
+  registerHealthRoute(app, deps.db, () => shuttingDown);
+  registerFileRoutes(app, { blobs: deps.blobs, signer: deps.signer, now: () => Math.floor(deps.now() / 1000) });
+
+  void app.register(async (v1) => {
+    v1.addHook('onRequest', authHook(deps.keys));
+    registerModelsRoutes(v1, { catalog: deps.catalog, router: deps.router, createdSeconds: CATALOG_CREATED_SECONDS });
+    registerGenerationsRoute(v1, {
+      catalog: deps.catalog,
+      defaultModel: deps.defaultModel,
+      generate: {
+        router: deps.router,
+        blobs: deps.blobs,
+        images: deps.images,
+        signer: deps.signer,
+        urlTtlSeconds: deps.urlTtlSeconds,
+        retentionSeconds: deps.retentionSeconds,
+        now: deps.now,
+      },
+    });
+  });
+
+  return {
+    fastify: app,
+    beginShutdown: () => {
+      shuttingDown = true;
+    },
+  };
+}
+
+/** 2026-11-01T00:00:00Z: when this catalog was last revised. */
+const CATALOG_CREATED_SECONDS = 1_793_491_200;
+
+/** Fastify's own errors (body parsing, limits) become the matching OpenAI errors. */
+function mapFrameworkError(error: FastifyError): unknown {
+  if (error instanceof GatewayError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError('payload_too_large', 'The request body is too large.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError('unsupported_media_type', "Unsupported Content-Type; send 'application/json'.");
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError('invalid_json', 'The request body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatewayError('invalid_value', 'The Content-Length header does not match the body.');
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return new GatewayError('invalid_json', `We could not parse the JSON body of your request: ${error.message}.`);
+  }
+  if (error.statusCode === 400) {
+    return new GatewayError('invalid_value', error.message);
+  }
+  return error;
+}

@@ -1,0 +1,74 @@
+import { buildApp } from '../app.ts';
+import type { Config } from '../config.ts';
+import { createDeps } from '../deps.ts';
+import { sweepExpired } from '../images/sweep-expired.ts';
+import { createLogger } from '../log.ts';
+
+/**
+ * `imagegate serve`: the gateway. On the very first start (no key yet) it creates an API key and
+ * prints it once, on stdout and never in the log, with a ready-to-paste request.
+ */
+export async function serve(config: Config): Promise<void> {
+  const logger = createLogger(config.log.level);
+  const deps = await createDeps(config, logger, config.server.port);
+  const app = buildApp(deps);
+
+  const firstKey = (await deps.keys.count()) === 0 ? await deps.keys.create('first key') : null;
+
+  await app.fastify.listen({ host: config.server.host, port: config.server.port });
+  const address = app.fastify.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
+  for (const model of deps.catalog.all()) {
+    logger.info({ model: model.id, provider: deps.router.providerFor(model) }, 'model served');
+  }
+
+  if (firstKey !== null) {
+    const base = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
+    process.stdout.write(firstRunBanner(firstKey.plaintext, base));
+  }
+
+  const sweep = async (): Promise<void> => {
+    try {
+      await sweepExpired({ images: deps.images, blobs: deps.blobs, logger }, Date.now());
+    } catch (err) {
+      logger.error({ err }, 'sweep failed');
+    }
+  };
+  void sweep();
+  const sweeper = setInterval(() => void sweep(), config.storage.sweepIntervalSeconds * 1000);
+  sweeper.unref();
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    clearInterval(sweeper);
+    app.beginShutdown();
+    const forced = setTimeout(() => {
+      logger.warn('shutdown grace period over; exiting with requests still open');
+      process.exit(1);
+    }, config.server.shutdownGraceMs);
+    forced.unref();
+    await app.fastify.close();
+    await deps.db.destroy();
+    logger.info('stopped');
+  };
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+}
+
+function firstRunBanner(key: string, base: string): string {
+  return `
+imagegate: this is the first start, so an API key was created for you. It is shown only once;
+keep it somewhere safe (create more with: npm run imagegate -- keys create).
+
+  export IMAGEGATE_KEY=${key}
+
+Try it:
+
+  curl -X POST ${base}/v1/images/generations -H "Authorization: Bearer $IMAGEGATE_KEY" -H 'Content-Type: application/json' \\
+    -d '{"model":"dall-e-3","prompt":"A paper boat floating on calm water at sunrise."}'
+
+`;
+}

@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Every setting, parsed once at boot. Sources, later ones winning: built-in defaults, the YAML
+ * file (`imagegate.yaml` in the working directory, or IMAGEGATE_CONFIG), environment variables.
+ * `*_FILE` variables read a secret from a file (Docker/Kubernetes secrets). Nothing else in the
+ * code reads `process.env`.
+ */
+const ConfigSchema = z.strictObject({
+  server: z.strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** Base of the links in `url` responses; set it when the gateway sits behind a proxy. */
+    publicBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Largest JSON body accepted; prompts are at most 32,000 characters. */
+    maxBodyBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
+    /** How long in-flight requests may run on after SIGTERM before the process exits. */
+    shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
+    /** The model used when a request names none. */
+    defaultModel: z.string().min(1).default('gpt-image-1.5'),
+  }).prefault({}),
+  storage: z.strictObject({
+    dataDir: z.string().min(1).default('./data'),
+    /** Lifetime of a signed `url` (OpenAI's is 60 minutes). */
+    urlTtlSeconds: z.coerce.number().int().min(1).default(3600),
+    /** How long images are kept before the sweeper deletes them; at least the URL lifetime. */
+    retentionSeconds: z.coerce.number().int().min(1).default(86_400),
+    sweepIntervalSeconds: z.coerce.number().int().min(1).default(300),
+    /** HMAC secret for signed URLs; generated under dataDir on first start when not set. */
+    signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  }).prefault({}),
+  database: z.strictObject({
+    /** SQLite file; defaults to `<dataDir>/imagegate.db`. */
+    sqlitePath: z.string().min(1).optional(),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Environment variable → config path. `<NAME>_FILE` is accepted for every entry marked secret. */
+const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string]; secret?: boolean }> = [
+  { env: 'IMAGEGATE_HOST', path: ['server', 'host'] },
+  { env: 'IMAGEGATE_PORT', path: ['server', 'port'] },
+  { env: 'IMAGEGATE_PUBLIC_BASE_URL', path: ['server', 'publicBaseUrl'] },
+  { env: 'IMAGEGATE_MAX_BODY_BYTES', path: ['server', 'maxBodyBytes'] },
+  { env: 'IMAGEGATE_SHUTDOWN_GRACE_MS', path: ['server', 'shutdownGraceMs'] },
+  { env: 'IMAGEGATE_DEFAULT_MODEL', path: ['server', 'defaultModel'] },
+  { env: 'IMAGEGATE_DATA_DIR', path: ['storage', 'dataDir'] },
+  { env: 'IMAGEGATE_URL_TTL_SECONDS', path: ['storage', 'urlTtlSeconds'] },
+  { env: 'IMAGEGATE_RETENTION_SECONDS', path: ['storage', 'retentionSeconds'] },
+  { env: 'IMAGEGATE_SWEEP_INTERVAL_SECONDS', path: ['storage', 'sweepIntervalSeconds'] },
+  { env: 'IMAGEGATE_SIGNING_SECRET', path: ['storage', 'signingSecret'], secret: true },
+  { env: 'IMAGEGATE_SQLITE_PATH', path: ['database', 'sqlitePath'] },
+  { env: 'IMAGEGATE_LOG_LEVEL', path: ['log', 'level'] },
+];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and validates the whole configuration; throws ConfigError naming the bad field. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const raw = readYaml(env, cwd);
+  for (const entry of ENV_MAP) {
+    const value = readEnv(env, entry.env, entry.secret === true);
+    if (value === undefined) continue;
+    const [section, key] = entry.path;
+    const target = (raw[section] ??= {});
+    if (!isRecord(target)) throw new ConfigError(`config: '${section}' must be a mapping`);
+    target[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** The base of public links: the configured one, or the address the server listens on. */
+export function publicBaseUrl(config: Config, listeningPort: number): string {
+  if (config.server.publicBaseUrl !== undefined) return config.server.publicBaseUrl.replace(/\/+$/, '');
+  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${listeningPort}`;
+}
+
+export function sqlitePath(config: Config): string {
+  return config.database.sqlitePath ?? path.join(config.storage.dataDir, 'imagegate.db');
+}
+
+function readYaml(env: Env, cwd: string): Record<string, unknown> {
+  const explicit = env['IMAGEGATE_CONFIG'];
+  const file = explicit ?? path.join(cwd, 'imagegate.yaml');
+  if (!existsSync(file)) {
+    if (explicit !== undefined) throw new ConfigError(`config file ${explicit} (IMAGEGATE_CONFIG) does not exist`);
+    return {};
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isRecord(doc)) throw new ConfigError(`config file ${file} must hold a mapping at the top level`);
+  return doc;
+}
+
+function readEnv(env: Env, name: string, secret: boolean): string | undefined {
+  const direct = env[name];
+  if (direct !== undefined && direct !== '') return direct;
+  const fileName = secret ? env[`${name}_FILE`] : undefined;
+  if (fileName === undefined || fileName === '') return undefined;
+  try {
+    return readFileSync(fileName, 'utf8').trim();
+  } catch {
+    // The path is not secret; the file's content is, and is never echoed.
+    throw new ConfigError(`${name}_FILE: cannot read ${fileName}`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

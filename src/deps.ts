@@ -1,0 +1,45 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Deps } from './app.ts';
+import { Catalog, MODELS } from './catalog/index.ts';
+import { type Config, publicBaseUrl, sqlitePath } from './config.ts';
+import { openSqlite } from './db/database.ts';
+import { ImagesRepo } from './db/images-repo.ts';
+import { KeysRepo } from './db/keys-repo.ts';
+import { migrateToLatest } from './db/migrations.ts';
+import { PROVIDERS } from './providers/registry.ts';
+import { Router } from './routing/router.ts';
+import { FsBlobStore } from './storage/fs-blob-store.ts';
+import { loadOrCreateSigningSecret } from './storage/secret.ts';
+import { UrlSigner } from './storage/url-signer.ts';
+
+/**
+ * Builds the backends the config names and brings the database schema up to date. The port the
+ * server will listen on is needed for the default public link base.
+ */
+export async function createDeps(config: Config, logger: Logger, listeningPort: number): Promise<Deps> {
+  mkdirSync(config.storage.dataDir, { recursive: true });
+  const db = openSqlite(sqlitePath(config));
+  await migrateToLatest(db);
+  const secret = await loadOrCreateSigningSecret(config.storage.dataDir, config.storage.signingSecret);
+  const catalog = new Catalog(MODELS);
+  if (catalog.get(config.server.defaultModel) === undefined) {
+    throw new Error(`server.defaultModel '${config.server.defaultModel}' is not a catalog model`);
+  }
+  return {
+    logger,
+    catalog,
+    router: new Router(PROVIDERS),
+    db,
+    keys: new KeysRepo(db),
+    images: new ImagesRepo(db),
+    blobs: new FsBlobStore(path.join(config.storage.dataDir, 'images')),
+    signer: new UrlSigner(secret, publicBaseUrl(config, listeningPort)),
+    defaultModel: config.server.defaultModel,
+    maxBodyBytes: config.server.maxBodyBytes,
+    urlTtlSeconds: config.storage.urlTtlSeconds,
+    retentionSeconds: Math.max(config.storage.retentionSeconds, config.storage.urlTtlSeconds),
+    now: Date.now,
+  };
+}

@@ -1,0 +1,14 @@
+import type { ImageUsage } from '../catalog/index.ts';
+
+/** OpenAI's `ImagesResponse` (contract notes §5); fields past `data` only for GPT image models. */
+export interface ImagesResponse {
+  created: number;
+  data: ImageData[];
+  background?: 'transparent' | 'opaque';
+  output_format?: string;
+  quality?: string;
+  size?: string;
+  usage?: ImageUsage;
+}
+
+export type ImageData = { url: string; revised_prompt?: string } | { b64_json: string; revised_prompt?: string };
