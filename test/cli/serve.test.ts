@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Runs `imagegate …` with the Node running this test (the pinned Node 24). */
+function imagegate(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [path.join(ROOT, 'src/main.ts'), ...args], {
+    cwd: env['IMAGEGATE_DATA_DIR'] ?? ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = imagegate(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, stderr };
+}
+
+/** Waits until `predicate(stdout so far)` holds. */
+async function waitFor(child: ChildProcess, predicate: (text: string) => boolean, timeoutMs = 20_000): Promise<string> {
+  let text = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out; output so far:\n${text}`)), timeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (predicate(text)) {
+        clearTimeout(timer);
+        resolve(text);
+      }
+    });
+    child.on('close', () => reject(new Error(`exited early; output:\n${text}`)));
+  });
+}
+
+async function waitHealthy(base: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${base} did not become healthy`);
+}
+
+describe('the imagegate command', () => {
+  const dirs: string[] = [];
+  const freshDir = (): string => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'imagegate-cli-'));
+    dirs.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serve: first start prints one key and a curl that works; SIGTERM lets an in-flight request finish', async () => {
+    const dataDir = freshDir();
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const env = { IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_PORT: port, IMAGEGATE_LOG_LEVEL: 'warn' };
+    const server = imagegate(['serve'], env);
+    try {
+      const banner = await waitFor(server, (text) => text.includes('Try it:') && text.includes('paper boat'));
+      const key = /IMAGEGATE_KEY=(sk-ig-[A-Za-z0-9_-]+)/.exec(banner)?.[1];
+      assert.ok(key !== undefined, banner);
+      assert.match(banner, new RegExp(`curl -X POST http://127\\.0\\.0\\.1:${port}/v1/images/generations`));
+
+      const base = `http://127.0.0.1:${port}`;
+      const inFlight = fetch(`${base}/v1/images/generations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-image-1', prompt: 'a paper boat on calm water at sunrise', n: 4, quality: 'high' }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      server.kill('SIGTERM');
+      const response = await inFlight;
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { data: unknown[] };
+      assert.equal(body.data.length, 4);
+      const code = await new Promise<number | null>((resolve) => server.on('close', resolve));
+      assert.equal(code, 0);
+    } finally {
+      server.kill('SIGKILL');
+    }
+
+    // A second start finds the key and prints no new one.
+    const again = imagegate(['serve'], env);
+    let output = '';
+    again.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitHealthy(`http://127.0.0.1:${port}`);
+    } finally {
+      again.kill('SIGTERM');
+    }
+    await new Promise((resolve) => again.on('close', resolve));
+    assert.ok(!output.includes('IMAGEGATE_KEY='), output);
+  });
+
+  it('keys create, list and revoke', async () => {
+    const env = { IMAGEGATE_DATA_DIR: freshDir() };
+    const created = await run(['keys', 'create', '--name', 'alice'], env);
+    assert.equal(created.code, 0, created.stderr);
+    const id = /created (key_[0-9a-f]+) \(alice\)/.exec(created.stdout)?.[1];
+    assert.ok(id !== undefined, created.stdout);
+    assert.match(created.stdout, /^sk-ig-/m);
+
+    const listed = await run(['keys', 'list'], env);
+    assert.match(listed.stdout, new RegExp(`${id}\\s+sk-ig-\\S+…\\s+alice`));
+    assert.ok(!listed.stdout.includes(created.stdout.split('\n')[1] ?? 'never'), 'list must not show the plaintext');
+
+    const revoked = await run(['keys', 'revoke', id], env);
+    assert.equal(revoked.code, 0);
+    assert.match((await run(['keys', 'list'], env)).stdout, /revoked \d{4}-/);
+    assert.equal((await run(['keys', 'revoke', 'key_nope'], env)).code, 1);
+    assert.equal((await run(['keys', 'frobnicate'], env)).code, 2);
+  });
+
+  it('a bad setting fails at boot naming the field', async () => {
+    const result = await run(['serve'], { IMAGEGATE_DATA_DIR: freshDir(), IMAGEGATE_PORT: 'eighty' });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /server\.port/);
+  });
+});

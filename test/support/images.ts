@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+
+export interface Decoded {
+  readonly format: string;
+  readonly width: number;
+  readonly height: number;
+  readonly hasAlpha: boolean;
+}
+
+/** Decodes an image fully (not just its header) and reports what it really is. */
+export async function decode(bytes: Buffer): Promise<Decoded> {
+  const { info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+  const meta = await sharp(bytes).metadata();
+  assert.ok(meta.format !== undefined, 'sharp could not tell the format');
+  return { format: meta.format, width: info.width, height: info.height, hasAlpha: meta.hasAlpha === true };
+}
+
+/** Downloads a returned `url` and decodes it, checking the served Content-Type matches the bytes. */
+export async function fetchImage(url: string): Promise<Decoded & { contentType: string | null; bytes: Buffer }> {
+  const response = await fetch(url);
+  assert.equal(response.status, 200, `GET ${url} answered ${response.status}`);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const decoded = await decode(bytes);
+  const contentType = response.headers.get('content-type');
+  assert.equal(contentType, `image/${decoded.format === 'jpg' ? 'jpeg' : decoded.format}`);
+  return { ...decoded, contentType, bytes };
+}
+
+/** Counts pixels with alpha 0 and alpha 255 (to tell real transparency from an unused channel). */
+export async function alphaCounts(bytes: Buffer): Promise<{ transparent: number; opaque: number }> {
+  const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  let transparent = 0;
+  let opaque = 0;
+  for (let i = info.channels - 1; i < data.length; i += info.channels) {
+    if (data[i] === 0) transparent += 1;
+    else if (data[i] === 255) opaque += 1;
+  }
+  return { transparent, opaque };
+}
