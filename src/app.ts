@@ -21,6 +21,8 @@ export interface Deps {
   readonly logger: Logger;
   readonly catalog: Catalog;
   readonly router: Router;
+  /** Closes upstream connection pools (at shutdown). */
+  readonly closeUpstreams: () => Promise<void>;
   readonly db: Kysely<Database>;
   readonly keys: KeysRepo;
   readonly images: ImagesRepo;

@@ -9,6 +9,35 @@ import { z } from 'zod';
  * `*_FILE` variables read a secret from a file (Docker/Kubernetes secrets). Nothing else in the
  * code reads `process.env`.
  */
+/** One upstream endpoint. `apiKey` may also come from a file or a named environment variable. */
+function ChannelSchema() {
+  return z
+    .strictObject({
+      id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, dot, dash and underscore'),
+      provider: z.string().min(1),
+      baseUrl: z.url({ protocol: /^https?$/ }),
+      apiKey: z.string().min(1).optional(),
+      apiKeyFile: z.string().min(1).optional(),
+      apiKeyEnv: z.string().min(1).optional(),
+      /** Catalog model id → the upstream's model (or Azure deployment) name. */
+      models: z.record(z.string(), z.string().min(1)).refine((m) => Object.keys(m).length > 0, 'list at least one model'),
+      /** Higher goes first; equal priorities share traffic by weight. */
+      priority: z.coerce.number().int().default(0),
+      weight: z.coerce.number().positive().default(1),
+      timeoutMs: z.coerce.number().int().min(100).default(120_000),
+      maxConcurrency: z.coerce.number().int().min(1).default(32),
+      /** The upstream runs on this network (LocalAI, sd.cpp): its image URLs may be private addresses. */
+      local: z.boolean().default(false),
+      /** Provider-specific settings (Azure `apiVersion`, DashScope `mode` …). */
+      options: z.record(z.string(), z.string()).default({}),
+    })
+    .refine((c) => [c.apiKey, c.apiKeyFile, c.apiKeyEnv].filter((v) => v !== undefined).length <= 1, {
+      message: 'give at most one of apiKey, apiKeyFile, apiKeyEnv',
+    });
+}
+
+export type ChannelConfig = z.infer<ReturnType<typeof ChannelSchema>>;
+
 const ConfigSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -35,6 +64,29 @@ const ConfigSchema = z.strictObject({
   database: z.strictObject({
     /** SQLite file; defaults to `<dataDir>/imagegate.db`. */
     sqlitePath: z.string().min(1).optional(),
+  }).prefault({}),
+  channels: z.array(ChannelSchema()).default([]),
+  routing: z.strictObject({
+    /** Once channels exist, whether a model without one is served by the local renderer. */
+    fallbackToLocal: z.boolean().default(false),
+    /** One deadline for a whole request, every retry and fallback included. */
+    deadlineMs: z.coerce.number().int().min(1000).default(180_000),
+    /** Upstream calls per request part at the most, over all channels. */
+    maxAttempts: z.coerce.number().int().min(1).max(10).default(4),
+    backoffBaseMs: z.coerce.number().int().min(1).default(250),
+    backoffMaxMs: z.coerce.number().int().min(1).default(8000),
+    /** An upstream's Retry-After is honoured up to this; longer waits fall back to another channel. */
+    maxRetryAfterMs: z.coerce.number().int().min(0).default(20_000),
+    /** Largest upstream image the gateway downloads (URL answers). */
+    maxDownloadBytes: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
+    downloadTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+    breaker: z.strictObject({
+      consecutiveFailures: z.coerce.number().int().min(1).default(5),
+      failureRate: z.coerce.number().min(0).max(1).default(0.5),
+      minSamples: z.coerce.number().int().min(1).default(20),
+      windowMs: z.coerce.number().int().min(1000).default(60_000),
+      cooldownMs: z.coerce.number().int().min(100).default(30_000),
+    }).prefault({}),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -77,12 +129,40 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     if (!isRecord(target)) throw new ConfigError(`config: '${section}' must be a mapping`);
     target[key] = value;
   }
+  const channelsJson = env['IMAGEGATE_CHANNELS'];
+  if (channelsJson !== undefined && channelsJson !== '') {
+    try {
+      raw['channels'] = JSON.parse(channelsJson);
+    } catch {
+      throw new ConfigError('IMAGEGATE_CHANNELS must be a JSON array of channels');
+    }
+  }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  return parsed.data;
+  const config = parsed.data;
+  config.channels = config.channels.map((channel, index) => ({ ...channel, ...resolveChannelKey(channel, index, env) }));
+  return config;
+}
+
+/** Reads a channel's key from its file or environment variable, once, at boot. */
+function resolveChannelKey(channel: ChannelConfig, index: number, env: Env): { apiKey?: string } {
+  const where = `channels.${index} (${channel.id})`;
+  if (channel.apiKeyFile !== undefined) {
+    try {
+      return { apiKey: readFileSync(channel.apiKeyFile, 'utf8').trim() };
+    } catch {
+      throw new ConfigError(`${where}.apiKeyFile: cannot read ${channel.apiKeyFile}`);
+    }
+  }
+  if (channel.apiKeyEnv !== undefined) {
+    const value = env[channel.apiKeyEnv];
+    if (value === undefined || value === '') throw new ConfigError(`${where}.apiKeyEnv: ${channel.apiKeyEnv} is not set`);
+    return { apiKey: value };
+  }
+  return channel.apiKey === undefined ? {} : { apiKey: channel.apiKey };
 }
 
 /** The base of public links: the configured one, or the address the server listens on. */

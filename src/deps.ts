@@ -3,12 +3,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Deps } from './app.ts';
 import { Catalog, MODELS } from './catalog/index.ts';
-import { type Config, publicBaseUrl, sqlitePath } from './config.ts';
+import { type Config, ConfigError, publicBaseUrl, sqlitePath } from './config.ts';
 import { openSqlite } from './db/database.ts';
 import { ImagesRepo } from './db/images-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { PROVIDERS } from './providers/registry.ts';
+import { buildChannels } from './routing/build-channels.ts';
 import { Router } from './routing/router.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
 import { loadOrCreateSigningSecret } from './storage/secret.ts';
@@ -25,12 +26,15 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   const secret = await loadOrCreateSigningSecret(config.storage.dataDir, config.storage.signingSecret);
   const catalog = new Catalog(MODELS);
   if (catalog.get(config.server.defaultModel) === undefined) {
-    throw new Error(`server.defaultModel '${config.server.defaultModel}' is not a catalog model`);
+    throw new ConfigError(`server.defaultModel: '${config.server.defaultModel}' is not a catalog model`);
   }
+  const built = buildChannels(config.channels, PROVIDERS, catalog, config.routing);
+  const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger });
   return {
     logger,
     catalog,
-    router: new Router(PROVIDERS),
+    router,
+    closeUpstreams: built.close,
     db,
     keys: new KeysRepo(db),
     images: new ImagesRepo(db),

@@ -24,6 +24,7 @@ export function registerGenerationsRoute(app: FastifyInstance, deps: Generations
     });
     void reply.header('x-imagegate-provider', outcome.provider);
     void reply.header('x-imagegate-channel', outcome.channel);
+    void reply.header('x-imagegate-attempts', String(outcome.attempts));
     return outcome.body;
   });
 }

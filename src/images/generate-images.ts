@@ -3,7 +3,6 @@ import { computeUsage, formatSize } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { ImagesRepo } from '../db/images-repo.ts';
 import type { NewImageRow } from '../db/schema.ts';
-import { GatewayError } from '../errors.ts';
 import { mimeOf } from '../media/sniff.ts';
 import { normalizeImage } from '../media/normalize.ts';
 import type { Router } from '../routing/router.ts';
@@ -32,6 +31,7 @@ export interface GenerateOutcome {
   readonly body: ImagesResponse;
   readonly provider: string;
   readonly channel: string;
+  readonly attempts: number;
 }
 
 /**
@@ -40,20 +40,16 @@ export interface GenerateOutcome {
  * answered only after its bytes and its record are stored.
  */
 export async function generateImages(deps: GenerateDeps, request: GenerationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
-  const { adapter, channel } = deps.router.route(request.model);
-  const result = await adapter.generate(request, channel, ctx.signal);
-  if (result.images.length !== request.n) {
-    throw new GatewayError('upstream_error', `The provider returned ${result.images.length} images where ${request.n} were asked.`, {
-      retryable: true,
-    });
-  }
+  const { result, channel, attempts } = await deps.router.execute(request, ctx);
+  // qwen-image maps sizes to its own list; the image is checked against what was delivered.
+  const size = result.deliveredSize ?? request.size;
 
   const normalized = await Promise.all(
     result.images.map((image) =>
       normalizeImage(image.bytes, {
         format: request.outputFormat,
         compressionPct: request.outputCompression,
-        size: request.size,
+        size,
         transparent: request.background === 'transparent',
       }),
     ),
@@ -100,8 +96,8 @@ export async function generateImages(deps: GenerateDeps, request: GenerationRequ
     body.background = request.background;
     body.output_format = request.outputFormat;
     body.quality = request.quality;
-    body.size = first === undefined ? formatSize(request.size) : `${first.width}x${first.height}`;
-    body.usage = result.usage ?? computeUsage(request.model, request.quality, request.size, request.n, request.prompt);
+    body.size = first === undefined ? formatSize(size) : `${first.width}x${first.height}`;
+    body.usage = result.usage ?? computeUsage(request.model, request.quality, size, request.n, request.prompt);
   }
-  return { body, provider: channel.provider, channel: channel.id };
+  return { body, provider: channel.provider, channel: channel.id, attempts };
 }

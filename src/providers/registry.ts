@@ -1,5 +1,8 @@
 import { localProvider } from './local/index.ts';
+import { openaiProvider } from './openai/index.ts';
 import type { ProviderAdapter } from './types.ts';
 
 /** Every provider the gateway can speak, by id. Adding a provider is one line here. */
-export const PROVIDERS: ReadonlyMap<string, ProviderAdapter> = new Map<string, ProviderAdapter>([[localProvider.id, localProvider]]);
+export const PROVIDERS: ReadonlyMap<string, ProviderAdapter> = new Map<string, ProviderAdapter>(
+  [localProvider, openaiProvider].map((adapter) => [adapter.id, adapter]),
+);

@@ -1,4 +1,6 @@
-import type { ImageUsage } from '../catalog/index.ts';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { ImageUsage, ModelSpec } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 
 /** One image as a provider produced it, before the media step normalizes it. */
@@ -13,21 +15,48 @@ export interface ProviderResult {
   readonly images: readonly ProviderImage[];
   /** The upstream's own usage report, when it gives one; otherwise computed from the catalog. */
   readonly usage?: ImageUsage;
+  /** The size the upstream really delivered, when it differs from the one asked (qwen-image). */
+  readonly deliveredSize?: { width: number; height: number };
 }
 
-/** An upstream endpoint the operator configured (or the built-in local renderer). */
+/** Outbound HTTP for one channel: its connection pool, and downloads under the address policy. */
+export interface ChannelHttp {
+  readonly dispatcher: Dispatcher;
+  /** Downloads an image URL the upstream answered with (size cap, timeout, SSRF guard). */
+  download(url: string, signal: AbortSignal): Promise<Buffer>;
+}
+
+/** An upstream endpoint the operator configured (or the built-in local renderer), ready to call. */
 export interface Channel {
   readonly id: string;
   readonly provider: string;
+  readonly baseUrl: string;
+  /** Never logged, never put in an error message. */
+  readonly apiKey: string | null;
+  /** Catalog model id → upstream model (or deployment) name. */
+  readonly models: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly options: Readonly<Record<string, string>>;
+  readonly http: ChannelHttp;
+}
+
+/** What an adapter gets for one call besides the request. */
+export interface CallContext {
+  /** Aborts when the client leaves, the attempt times out, or the request deadline passes. */
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+  readonly logger: Logger;
 }
 
 /**
- * A provider: translates a validated request to its upstream's wire format and the answer back.
- * Adding a provider is one folder under `src/providers/` exporting one of these, plus one line in
- * `registry.ts`.
+ * A provider: translates a validated request to its upstream's wire format and the answer back,
+ * and the upstream's errors to `GatewayError`s (retryable or not). Adding a provider is one folder
+ * under `src/providers/` exporting one of these, plus one line in `registry.ts`.
  */
 export interface ProviderAdapter {
   readonly id: string;
-  /** Produces exactly `request.n` images, or throws a `GatewayError`. Honours `signal`. */
-  generate(request: GenerationRequest, channel: Channel, signal: AbortSignal): Promise<ProviderResult>;
+  /** How many images one upstream call may produce for a model; the router fans out above it. */
+  maxImagesPerCall(model: ModelSpec): number;
+  /** Produces exactly `request.n` images, or throws a `GatewayError`. Honours `ctx.signal`. */
+  generate(request: GenerationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
 }

@@ -1,0 +1,91 @@
+export interface BreakerSettings {
+  /** Open after this many failures in a row. */
+  readonly consecutiveFailures: number;
+  /** Or open when the failure rate over the window reaches this (0–1)… */
+  readonly failureRate: number;
+  /** …once the window holds at least this many calls. */
+  readonly minSamples: number;
+  readonly windowMs: number;
+  /** How long an open breaker refuses calls before letting one probe through. */
+  readonly cooldownMs: number;
+}
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+/**
+ * A circuit breaker for one channel. Closed: calls pass and outcomes are counted. Open: calls are
+ * refused until the cool-down ends. Half-open: exactly one probe passes; its success closes the
+ * breaker, its failure opens it for another cool-down.
+ */
+export class CircuitBreaker {
+  readonly #settings: BreakerSettings;
+  readonly #now: () => number;
+  #state: BreakerState = 'closed';
+  #openedAtMs = 0;
+  #probeInFlight = false;
+  #consecutive = 0;
+  /** Outcomes in the window, oldest first: [timeMs, failed]. */
+  #outcomes: Array<[number, boolean]> = [];
+
+  constructor(settings: BreakerSettings, now: () => number = Date.now) {
+    this.#settings = settings;
+    this.#now = now;
+  }
+
+  get state(): BreakerState {
+    if (this.#state === 'open' && this.#now() - this.#openedAtMs >= this.#settings.cooldownMs) return 'half_open';
+    return this.#state;
+  }
+
+  /** Milliseconds until an open breaker lets a probe through (0 when it would now). */
+  retryAfterMs(): number {
+    if (this.#state !== 'open') return 0;
+    return Math.max(0, this.#openedAtMs + this.#settings.cooldownMs - this.#now());
+  }
+
+  /** Asks to make a call; true means go ahead and report the outcome with `record`. */
+  tryAcquire(): boolean {
+    const state = this.state;
+    if (state === 'closed') return true;
+    if (state === 'open' || this.#probeInFlight) return false;
+    this.#state = 'half_open';
+    this.#probeInFlight = true;
+    return true;
+  }
+
+  record(success: boolean): void {
+    const nowMs = this.#now();
+    if (this.#state === 'half_open') {
+      this.#probeInFlight = false;
+      if (success) this.#reset();
+      else this.#open(nowMs);
+      return;
+    }
+    if (this.#state === 'open') return;
+    this.#consecutive = success ? 0 : this.#consecutive + 1;
+    this.#outcomes.push([nowMs, !success]);
+    while (this.#outcomes.length > 0 && (this.#outcomes[0]?.[0] ?? nowMs) < nowMs - this.#settings.windowMs) this.#outcomes.shift();
+    const failures = this.#outcomes.filter(([, failed]) => failed).length;
+    const rateTripped = this.#outcomes.length >= this.#settings.minSamples && failures / this.#outcomes.length >= this.#settings.failureRate;
+    if (this.#consecutive >= this.#settings.consecutiveFailures || rateTripped) this.#open(nowMs);
+  }
+
+  /** A call that was acquired but never made (aborted before sending) frees the probe slot. */
+  release(): void {
+    if (this.#state === 'half_open') this.#probeInFlight = false;
+  }
+
+  #open(nowMs: number): void {
+    this.#state = 'open';
+    this.#openedAtMs = nowMs;
+    this.#probeInFlight = false;
+    this.#outcomes = [];
+    this.#consecutive = 0;
+  }
+
+  #reset(): void {
+    this.#state = 'closed';
+    this.#consecutive = 0;
+    this.#outcomes = [];
+  }
+}

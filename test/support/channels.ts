@@ -1,0 +1,43 @@
+import { Catalog, MODELS } from '../../src/catalog/index.ts';
+import type { ChannelConfig } from '../../src/config.ts';
+import { validateGeneration } from '../../src/contract/generation.ts';
+import type { GenerationRequest } from '../../src/contract/generation-request.ts';
+import { createLogger } from '../../src/log.ts';
+import { PROVIDERS } from '../../src/providers/registry.ts';
+import type { CallContext } from '../../src/providers/types.ts';
+import { buildChannels } from '../../src/routing/build-channels.ts';
+import type { RoutedChannel } from '../../src/routing/router.ts';
+
+export const catalog = new Catalog(MODELS);
+
+/** A channel as `imagegate.yaml` would declare it, built the way the gateway builds it. */
+export function channelFor(config: Partial<ChannelConfig> & Pick<ChannelConfig, 'provider' | 'baseUrl' | 'models'>): {
+  routed: RoutedChannel;
+  close: () => Promise<void>;
+} {
+  const full: ChannelConfig = {
+    id: config.id ?? `${config.provider}-test`,
+    priority: 0,
+    weight: 1,
+    timeoutMs: 10_000,
+    maxConcurrency: 8,
+    // Fakes listen on 127.0.0.1, which the download guard refuses unless the channel is local.
+    local: true,
+    options: {},
+    apiKey: 'sk-upstream-test',
+    ...config,
+  };
+  const built = buildChannels([full], PROVIDERS, catalog, { maxDownloadBytes: 20 * 1024 * 1024, downloadTimeoutMs: 5000 });
+  const routed = built.channels[0];
+  if (routed === undefined) throw new Error('no channel');
+  return { routed, close: built.close };
+}
+
+/** A validated request, as the contract step hands it on. */
+export function requestFor(body: Record<string, unknown>): GenerationRequest {
+  return validateGeneration(body, catalog, 'gpt-image-1');
+}
+
+export function callContext(signal: AbortSignal = new AbortController().signal): CallContext {
+  return { signal, requestId: 'req_test', logger: createLogger('silent') };
+}
