@@ -1,14 +1,13 @@
-import { Catalog, MODELS } from '../../src/catalog/index.ts';
 import type { ChannelConfig } from '../../src/config.ts';
-import { validateGeneration } from '../../src/contract/generation.ts';
-import type { GenerationRequest } from '../../src/contract/generation-request.ts';
 import { createLogger } from '../../src/log.ts';
 import { PROVIDERS } from '../../src/providers/registry.ts';
 import type { CallContext } from '../../src/providers/types.ts';
 import { buildChannels } from '../../src/routing/build-channels.ts';
 import type { RoutedChannel } from '../../src/routing/router.ts';
 
-export const catalog = new Catalog(MODELS);
+import { catalog } from './requests.ts';
+
+export { catalog, requestFor } from './requests.ts';
 
 /** A channel as `imagegate.yaml` would declare it, built the way the gateway builds it. */
 export function channelFor(config: Partial<ChannelConfig> & Pick<ChannelConfig, 'provider' | 'baseUrl' | 'models'>): {
@@ -31,11 +30,6 @@ export function channelFor(config: Partial<ChannelConfig> & Pick<ChannelConfig, 
   const routed = built.channels[0];
   if (routed === undefined) throw new Error('no channel');
   return { routed, close: built.close };
-}
-
-/** A validated request, as the contract step hands it on. */
-export function requestFor(body: Record<string, unknown>): GenerationRequest {
-  return validateGeneration(body, catalog, 'gpt-image-1');
 }
 
 export function callContext(signal: AbortSignal = new AbortController().signal): CallContext {

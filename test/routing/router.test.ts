@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { GatewayError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log.ts';
+import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../../src/providers/types.ts';
+import { type RoutedChannel, Router, type RoutingSettings } from '../../src/routing/router.ts';
+import { requestFor } from '../support/requests.ts';
+
+const SETTINGS: RoutingSettings = {
+  fallbackToLocal: false,
+  deadlineMs: 5_000,
+  maxAttempts: 4,
+  backoffBaseMs: 5,
+  backoffMaxMs: 20,
+  maxRetryAfterMs: 2_000,
+  breaker: { consecutiveFailures: 3, failureRate: 0.5, minSamples: 10, windowMs: 60_000, cooldownMs: 200 },
+};
+
+type Step = 'ok' | GatewayError | { hangMs: number };
+
+/** An adapter that plays a script per channel and records every call. */
+function scripted(perCall = 10) {
+  const scripts = new Map<string, Step[]>();
+  const calls: Array<{ channel: string; n: number; at: number }> = [];
+  const adapter: ProviderAdapter = {
+    id: 'scripted',
+    maxImagesPerCall: () => perCall,
+    async generate(request, channel, ctx: CallContext): Promise<ProviderResult> {
+      calls.push({ channel: channel.id, n: request.n, at: Date.now() });
+      const step = scripts.get(channel.id)?.shift() ?? 'ok';
+      if (step instanceof GatewayError) throw step;
+      if (step !== 'ok') {
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, step.hangMs);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(ctx.signal.reason);
+          });
+        });
+      }
+      return { images: Array.from({ length: request.n }, () => ({ bytes: Buffer.from(channel.id) })) };
+    },
+  };
+  return { adapter, scripts, calls };
+}
+
+function channel(id: string, adapter: ProviderAdapter, options: Partial<{ priority: number; weight: number; timeoutMs: number; maxConcurrency: number }> = {}): RoutedChannel {
+  const ch: Channel = {
+    id,
+    provider: 'scripted',
+    baseUrl: 'http://unused',
+    apiKey: null,
+    models: { 'gpt-image-1': 'gpt-image-1', 'dall-e-3': 'dall-e-3' },
+    timeoutMs: options.timeoutMs ?? 10_000,
+    options: {},
+    http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0) },
+  };
+  return { channel: ch, adapter, priority: options.priority ?? 0, weight: options.weight ?? 1, maxConcurrency: options.maxConcurrency ?? 8 };
+}
+
+const retryable = (code: 'upstream_error' | 'upstream_timeout' = 'upstream_error') => new GatewayError(code, 'upstream failed', { retryable: true });
+const ctx = (signal = new AbortController().signal) => ({ signal, requestId: 'req_t' });
+const gpt = (n = 1) => requestFor({ model: 'gpt-image-1', prompt: 'x', n });
+const logger = createLogger('silent');
+
+describe('Router', () => {
+  it('retries a retryable failure on the same channel, then succeeds: exactly 3 calls', async () => {
+    const s = scripted();
+    s.scripts.set('a', [retryable(), retryable(), 'ok']);
+    const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger });
+    const outcome = await router.execute(gpt(), ctx());
+    assert.equal(outcome.attempts, 3);
+    assert.equal(s.calls.length, 3);
+    assert.equal(outcome.channel.id, 'a');
+  });
+
+  it('does not retry a content policy refusal or a bad request', async () => {
+    const s = scripted();
+    s.scripts.set('a', [new GatewayError('content_policy_violation', 'no')]);
+    const router = new Router({ channels: [channel('a', s.adapter), channel('b', s.adapter, { priority: -1 })], local: null, settings: SETTINGS, logger });
+    await assert.rejects(router.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).code === 'content_policy_violation');
+    assert.equal(s.calls.length, 1);
+  });
+
+  it('stops after maxAttempts over all channels and returns the last error', async () => {
+    const s = scripted();
+    s.scripts.set('a', Array.from({ length: 10 }, () => retryable()));
+    const lenient = { ...SETTINGS, breaker: { ...SETTINGS.breaker, consecutiveFailures: 10 } };
+    const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: lenient, logger });
+    await assert.rejects(router.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).code === 'upstream_error');
+    assert.equal(s.calls.length, 4);
+  });
+
+  it('falls back to the next priority on credential errors without retrying the broken channel', async () => {
+    const s = scripted();
+    s.scripts.set('primary', [new GatewayError('upstream_configuration_error', 'bad key')]);
+    const router = new Router({
+      channels: [channel('backup', s.adapter, { priority: 1 }), channel('primary', s.adapter, { priority: 5 })],
+      local: null,
+      settings: SETTINGS,
+      logger,
+    });
+    const outcome = await router.execute(gpt(), ctx());
+    assert.deepEqual(s.calls.map((c) => c.channel), ['primary', 'backup']);
+    assert.equal(outcome.channel.id, 'backup');
+    assert.equal(outcome.attempts, 2);
+  });
+
+  it('honours Retry-After within the cap, and falls back at once when it is longer', async () => {
+    const s = scripted();
+    s.scripts.set('a', [new GatewayError('rate_limit_exceeded', 'slow down', { retryable: true, retryAfterSeconds: 1 })]);
+    const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger });
+    await router.execute(gpt(), ctx());
+    const gapMs = (s.calls[1]?.at ?? 0) - (s.calls[0]?.at ?? 0);
+    assert.ok(gapMs >= 950, `waited only ${gapMs} ms`);
+
+    const t = scripted();
+    t.scripts.set('a', [new GatewayError('rate_limit_exceeded', 'slow down', { retryable: true, retryAfterSeconds: 60 })]);
+    const router2 = new Router({ channels: [channel('a', t.adapter, { priority: 1 }), channel('b', t.adapter)], local: null, settings: SETTINGS, logger });
+    const outcome = await router2.execute(gpt(), ctx());
+    assert.deepEqual(t.calls.map((c) => c.channel), ['a', 'b']);
+    assert.equal(outcome.channel.id, 'b');
+  });
+
+  it('an upstream 429 that persists reaches the client as 429 with Retry-After', async () => {
+    const s = scripted();
+    s.scripts.set('a', Array.from({ length: 5 }, () => new GatewayError('rate_limit_exceeded', 'slow', { retryable: true, retryAfterSeconds: 30 })));
+    const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger });
+    await assert.rejects(router.execute(gpt(), ctx()), (err: unknown) => {
+      const e = err as GatewayError;
+      return e.status === 429 && e.retryAfterSeconds === 30;
+    });
+    assert.equal(s.calls.length, 1);
+  });
+
+  it('an attempt that hangs times out per channel and is retried; the deadline bounds everything', async () => {
+    const s = scripted();
+    s.scripts.set('a', [{ hangMs: 10_000 }, 'ok']);
+    const router = new Router({ channels: [channel('a', s.adapter, { timeoutMs: 100 })], local: null, settings: SETTINGS, logger });
+    const outcome = await router.execute(gpt(), ctx());
+    assert.equal(outcome.attempts, 2);
+
+    const t = scripted();
+    t.scripts.set('a', Array.from({ length: 10 }, () => ({ hangMs: 10_000 })));
+    const tight = new Router({ channels: [channel('a', t.adapter, { timeoutMs: 10_000 })], local: null, settings: { ...SETTINGS, deadlineMs: 1000 }, logger });
+    const started = Date.now();
+    await assert.rejects(tight.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).code === 'upstream_timeout');
+    const tookMs = Date.now() - started;
+    assert.ok(tookMs >= 950 && tookMs < 2000, `deadline of 1000 ms ended after ${tookMs} ms`);
+  });
+
+  it('aborting the client signal stops the upstream call at once', async () => {
+    const s = scripted();
+    s.scripts.set('a', [{ hangMs: 10_000 }]);
+    const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger });
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(new Error('client left')), 50);
+    await assert.rejects(router.execute(gpt(), ctx(controller.signal)), /client left/);
+    assert.ok(Date.now() - started < 1000);
+    assert.equal(s.calls.length, 1);
+  });
+
+  it('opens the breaker after consecutive failures, fails fast with 503 and Retry-After, then half-opens with one probe', async () => {
+    const s = scripted();
+    s.scripts.set('a', Array.from({ length: 3 }, () => retryable()));
+    const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: { ...SETTINGS, maxAttempts: 3 }, logger });
+    await assert.rejects(router.execute(gpt(), ctx()));
+    assert.equal(s.calls.length, 3);
+    await assert.rejects(router.execute(gpt(), ctx()), (err: unknown) => {
+      const e = err as GatewayError;
+      return e.status === 503 && (e.retryAfterSeconds ?? 0) >= 1;
+    });
+    assert.equal(s.calls.length, 3, 'an open breaker makes no upstream call');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Half-open: one probe passes; it fails, so the breaker opens again at once.
+    s.scripts.set('a', [retryable()]);
+    await assert.rejects(router.execute(gpt(), ctx()));
+    assert.equal(s.calls.length, 4);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const outcome = await router.execute(gpt(), ctx());
+    assert.equal(outcome.attempts, 1);
+    const again = await router.execute(gpt(), ctx());
+    assert.equal(again.attempts, 1, 'the breaker closed after a good probe');
+  });
+
+  it('fans n out over calls when a channel takes fewer per call, and fails the whole request if one part fails', async () => {
+    const s = scripted(2);
+    const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger });
+    const outcome = await router.execute(gpt(5), ctx());
+    assert.equal(outcome.result.images.length, 5);
+    assert.deepEqual(s.calls.map((c) => c.n).sort(), [1, 2, 2]);
+    assert.equal(outcome.attempts, 3);
+
+    const t = scripted(1);
+    t.scripts.set('a', [new GatewayError('content_policy_violation', 'no'), { hangMs: 5000 }, { hangMs: 5000 }]);
+    const router2 = new Router({ channels: [channel('a', t.adapter)], local: null, settings: SETTINGS, logger });
+    const started = Date.now();
+    await assert.rejects(router2.execute(gpt(3), ctx()), (err: unknown) => (err as GatewayError).code === 'content_policy_violation');
+    assert.ok(Date.now() - started < 1000, 'the other parts were cancelled');
+  });
+
+  it('spreads equal-priority traffic by weight', async () => {
+    const s = scripted();
+    let seed = 1;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const router = new Router({ channels: [channel('heavy', s.adapter, { weight: 3 }), channel('light', s.adapter, { weight: 1 })], local: null, settings: SETTINGS, logger, random });
+    for (let i = 0; i < 400; i += 1) await router.execute(gpt(), ctx());
+    const heavy = s.calls.filter((c) => c.channel === 'heavy').length;
+    assert.ok(heavy > 260 && heavy < 340, `heavy got ${heavy} of 400`);
+  });
+
+  it('caps concurrent calls per channel', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const adapter: ProviderAdapter = {
+      id: 'counting',
+      maxImagesPerCall: () => 10,
+      async generate(request) {
+        inFlight += 1;
+        peak = Math.max(peak, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        inFlight -= 1;
+        return { images: Array.from({ length: request.n }, () => ({ bytes: Buffer.alloc(1) })) };
+      },
+    };
+    const router = new Router({ channels: [channel('a', adapter, { maxConcurrency: 2 })], local: null, settings: SETTINGS, logger });
+    await Promise.all(Array.from({ length: 8 }, () => router.execute(gpt(), ctx())));
+    assert.equal(peak, 2);
+  });
+
+  it('a model with no channel is a 503 naming it, unless local fallback is on', async () => {
+    const s = scripted();
+    const router = new Router({ channels: [channel('a', s.adapter)], local: channel('local', s.adapter), settings: SETTINGS, logger });
+    await assert.rejects(router.execute(requestFor({ model: 'dall-e-2', prompt: 'x' }), ctx()), (err: unknown) => {
+      const e = err as GatewayError;
+      return e.status === 503 && e.message.includes('dall-e-2');
+    });
+    const withFallback = new Router({ channels: [channel('a', s.adapter)], local: channel('local', s.adapter), settings: { ...SETTINGS, fallbackToLocal: true }, logger });
+    const outcome = await withFallback.execute(requestFor({ model: 'dall-e-2', prompt: 'x' }), ctx());
+    assert.equal(outcome.channel.id, 'local');
+  });
+});
