@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { registerFileRoutes } from './api/files.ts';
@@ -55,6 +55,13 @@ export function buildApp(deps: Deps): App {
     // Content-addressed file names are long; Fastify's default of 100 characters is enough, but
     // a clear limit keeps absurd URLs from reaching the router.
     routerOptions: { maxParamLength: 200 },
+    // Malformed URLs (bad percent-encoding) fail before routing; answer them in our envelope too.
+    frameworkErrors: (_error, request, reply) => {
+      const { status, body } = renderError(new GatewayError('not_found', 'The request URL is malformed.'), request.id);
+      // This hook's reply is typed for an unknown route; it is a plain reply all the same.
+      const plain = reply as unknown as FastifyReply;
+      void plain.header('x-request-id', request.id).code(status).send(body);
+    },
   });
   app.decorateRequest('apiKey', null);
 

@@ -87,7 +87,9 @@ export async function generateImages(deps: GenerateDeps, request: GenerationRequ
     if (request.responseFormat === 'url' && row !== undefined) {
       return { url: deps.signer.sign(row.blob_key, urlExpiresAtSeconds), ...revisedField };
     }
-    return { b64_json: image.bytes.toString('base64'), ...revisedField };
+    const original = result.images[index];
+    const base64 = original?.base64 !== undefined && original.bytes === image.bytes ? original.base64 : image.bytes.toString('base64');
+    return { b64_json: base64, ...revisedField };
   });
 
   const body: ImagesResponse = { created: Math.floor(nowMs / 1000), data };

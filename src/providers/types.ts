@@ -9,6 +9,11 @@ export interface ProviderImage {
   /** The provider's claim; the media step trusts magic bytes, not this. */
   readonly mime?: string;
   readonly revisedPrompt?: string;
+  /**
+   * The upstream's own base64 of `bytes`, when it sent one. A `b64_json` answer whose image needs
+   * no transcoding reuses it instead of encoding megabytes again.
+   */
+  readonly base64?: string;
 }
 
 export interface ProviderResult {

@@ -71,8 +71,10 @@ export async function readImagesResponse(
   for (const item of answer.data) {
     // Azure adds content_filter_results to each item; anything but the image fields is ignored.
     const revised = typeof item.revised_prompt === 'string' ? { revisedPrompt: item.revised_prompt } : {};
-    if (item.b64_json !== undefined && item.b64_json !== null) {
-      images.push({ bytes: decodeBase64Image(provider, item.b64_json), ...revised });
+    if (typeof item.b64_json === 'string') {
+      images.push({ bytes: decodeBase64Image(provider, item.b64_json), base64: item.b64_json, ...revised });
+    } else if (item.b64_json !== undefined && item.b64_json !== null) {
+      throw malformedResponse(provider, 'b64_json is not a string');
     } else if (typeof item.url === 'string') {
       images.push({ bytes: await channel.http.download(item.url, ctx.signal), ...revised });
     } else {

@@ -1,0 +1,14 @@
+// `npm run bench`: every benchmark, one after another. Figures are ratios to baselines measured in
+// the same run (the machine is shared and noisy); see README "Performance".
+import { main as gatewayThroughput } from './gateway-throughput.ts';
+import { main as localRender } from './local-render.ts';
+
+const only = process.argv[2];
+if (only === undefined || only === 'local') {
+  console.log('## local renderer: images/s against sharp encode-only\n');
+  await localRender();
+}
+if (only === undefined || only === 'gateway') {
+  console.log('\n## gateway: throughput against direct and a bare pipe; memory with 1,000 held requests\n');
+  await gatewayThroughput();
+}
