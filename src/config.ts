@@ -62,8 +62,11 @@ const ConfigSchema = z.strictObject({
     signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
   }).prefault({}),
   database: z.strictObject({
+    /** `postgres://…` switches to PostgreSQL (scaled mode); unset means the embedded SQLite file. */
+    url: z.string().regex(/^postgres(ql)?:\/\//, "must start with 'postgres://'").optional(),
     /** SQLite file; defaults to `<dataDir>/imagegate.db`. */
     sqlitePath: z.string().min(1).optional(),
+    poolSize: z.coerce.number().int().min(1).default(10),
   }).prefault({}),
   channels: z.array(ChannelSchema()).default([]),
   routing: z.strictObject({
@@ -109,6 +112,8 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string]; sec
   { env: 'IMAGEGATE_SWEEP_INTERVAL_SECONDS', path: ['storage', 'sweepIntervalSeconds'] },
   { env: 'IMAGEGATE_SIGNING_SECRET', path: ['storage', 'signingSecret'], secret: true },
   { env: 'IMAGEGATE_SQLITE_PATH', path: ['database', 'sqlitePath'] },
+  { env: 'DATABASE_URL', path: ['database', 'url'], secret: true },
+  { env: 'IMAGEGATE_DB_POOL_SIZE', path: ['database', 'poolSize'] },
   { env: 'IMAGEGATE_LOG_LEVEL', path: ['log', 'level'] },
 ];
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Deps } from './app.ts';
 import { Catalog, MODELS } from './catalog/index.ts';
 import { type Config, ConfigError, publicBaseUrl, sqlitePath } from './config.ts';
-import { openSqlite } from './db/database.ts';
+import { openDatabase } from './db/database.ts';
 import { ImagesRepo } from './db/images-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
@@ -21,8 +21,8 @@ import { UrlSigner } from './storage/url-signer.ts';
  */
 export async function createDeps(config: Config, logger: Logger, listeningPort: number): Promise<Deps> {
   mkdirSync(config.storage.dataDir, { recursive: true });
-  const db = openSqlite(sqlitePath(config));
-  await migrateToLatest(db);
+  const { db, dialect } = openDatabase({ url: config.database.url, sqlitePath: sqlitePath(config), poolSize: config.database.poolSize });
+  await migrateToLatest(db, dialect);
   const secret = await loadOrCreateSigningSecret(config.storage.dataDir, config.storage.signingSecret);
   const catalog = new Catalog(MODELS);
   if (catalog.get(config.server.defaultModel) === undefined) {

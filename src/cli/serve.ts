@@ -13,7 +13,8 @@ export async function serve(config: Config): Promise<void> {
   const deps = await createDeps(config, logger, config.server.port);
   const app = buildApp(deps);
 
-  const firstKey = (await deps.keys.count()) === 0 ? await deps.keys.create('first key') : null;
+  const firstKey = (await deps.keys.count('user')) === 0 ? await deps.keys.create({ name: 'first key' }) : null;
+  const adminKey = (await deps.keys.count('admin')) === 0 ? await deps.keys.create({ name: 'first admin key', role: 'admin' }) : null;
 
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const address = app.fastify.server.address();
@@ -22,9 +23,9 @@ export async function serve(config: Config): Promise<void> {
     logger.info({ model: model.id, provider: deps.router.providerFor(model) }, 'model served');
   }
 
-  if (firstKey !== null) {
+  if (firstKey !== null || adminKey !== null) {
     const base = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${port}`;
-    process.stdout.write(firstRunBanner(firstKey.plaintext, base));
+    process.stdout.write(firstRunBanner(firstKey?.plaintext ?? null, adminKey?.plaintext ?? null, base));
   }
 
   const sweep = async (): Promise<void> => {
@@ -51,6 +52,7 @@ export async function serve(config: Config): Promise<void> {
     }, config.server.shutdownGraceMs);
     forced.unref();
     await app.fastify.close();
+    await deps.closeUpstreams();
     await deps.db.destroy();
     logger.info('stopped');
   };
@@ -58,8 +60,19 @@ export async function serve(config: Config): Promise<void> {
   process.once('SIGINT', (signal) => void stop(signal));
 }
 
-function firstRunBanner(key: string, base: string): string {
-  return `
+function firstRunBanner(key: string | null, adminKey: string | null, base: string): string {
+  const admin =
+    adminKey === null
+      ? ''
+      : `
+An admin key for ${base}/admin/v1 (managing keys, budgets and usage) was created too, also shown once:
+
+  export IMAGEGATE_ADMIN_KEY=${adminKey}
+`;
+  const user =
+    key === null
+      ? ''
+      : `
 imagegate: this is the first start, so an API key was created for you. It is shown only once;
 keep it somewhere safe (create more with: npm run imagegate -- keys create).
 
@@ -69,6 +82,6 @@ Try it:
 
   curl -X POST ${base}/v1/images/generations -H "Authorization: Bearer $IMAGEGATE_KEY" -H 'Content-Type: application/json' \\
     -d '{"model":"dall-e-3","prompt":"A paper boat floating on calm water at sunrise."}'
-
 `;
+  return `${user}${admin}\n`;
 }

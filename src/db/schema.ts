@@ -7,6 +7,7 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 export interface Database {
   api_keys: ApiKeysTable;
   images: ImagesTable;
+  ledger_entries: LedgerEntriesTable;
 }
 
 export interface ApiKeysTable {
@@ -18,6 +19,38 @@ export interface ApiKeysTable {
   name: string;
   created_at_ms: number;
   revoked_at_ms: number | null;
+  /** 'user' keys call /v1; 'admin' keys call /admin/v1. */
+  role: string;
+  /** JSON array of catalog model ids, or null for every model. */
+  allowed_models: string | null;
+  /** Spending cap in micro-dollars (1e-6 USD), or null for none. */
+  budget_micro_usd: number | null;
+  /** Running total of holds and charges, kept in step with the ledger in the same transaction. */
+  committed_micro_usd: number;
+  requests_per_minute: number | null;
+  images_per_minute: number | null;
+  max_concurrent: number | null;
+  expires_at_ms: number | null;
+  /** JSON object of operator labels (owner, project…). */
+  metadata: string | null;
+  updated_at_ms: number;
+}
+
+export interface LedgerEntriesTable {
+  seq: Generated<number>;
+  id: string;
+  api_key_id: string;
+  request_id: string;
+  kind: 'hold' | 'release' | 'charge';
+  /** Signed micro-dollars: holds and charges positive, releases negative. */
+  amount_micro_usd: number;
+  /** For a release, the hold it gives back. */
+  ref_id: string | null;
+  model: string;
+  image_count: number;
+  created_at_ms: number;
+  /** For a hold: after this, an unsettled hold (its process died) is released by the sweeper. */
+  expires_at_ms: number | null;
 }
 
 export interface ImagesTable {
@@ -39,4 +72,5 @@ export interface ImagesTable {
 
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ImageRow = Selectable<ImagesTable>;
+export type LedgerRow = Selectable<LedgerEntriesTable>;
 export type NewImageRow = Insertable<ImagesTable>;

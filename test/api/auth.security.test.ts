@@ -50,7 +50,7 @@ describe('API keys on /v1', () => {
   });
 
   it('a revoked key stops working at once', async () => {
-    const created = await gateway.deps.keys.create('to revoke');
+    const created = await gateway.deps.keys.create({ name: 'to revoke' });
     assert.equal((await generate({ authorization: `Bearer ${created.plaintext}` })).status, 200);
     await gateway.deps.keys.revoke(created.row.id);
     const result = await generate({ authorization: `Bearer ${created.plaintext}` });

@@ -34,7 +34,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
   const deps = { ...(await createDeps(config, logger, port)), now: () => fakeNowMs ?? Date.now() };
   const app = buildApp(deps);
   await app.fastify.listen({ host: '127.0.0.1', port });
-  const created = await deps.keys.create('test');
+  const created = await deps.keys.create({ name: 'test' });
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
     baseUrl,
@@ -48,6 +48,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     },
     close: async () => {
       await app.fastify.close();
+      await deps.closeUpstreams();
       await deps.db.destroy();
       rmSync(dataDir, { recursive: true, force: true });
     },

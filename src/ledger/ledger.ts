@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { DialectName } from '../db/database.ts';
+import type { Database, LedgerRow } from '../db/schema.ts';
+import { GatewayError } from '../errors.ts';
+
+/** A budget hold taken before an upstream call; settle or release it exactly once. */
+export interface Hold {
+  readonly id: string;
+  readonly apiKeyId: string;
+  readonly requestId: string;
+  readonly model: string;
+  readonly amountMicroUsd: number;
+}
+
+/**
+ * The money path. Before the upstream call the most a request can cost is held against the key's
+ * budget; after it, the hold is released and what was delivered is charged, in one transaction.
+ * A failed, refused or aborted call releases its hold and charges nothing.
+ *
+ * The ledger is append-only (hold, release, charge entries); a key's committed total is derived
+ * from it, and `api_keys.committed_micro_usd` is that sum kept in step inside the same
+ * transactions so a budget check is one row read. The key row is locked for the check (FOR UPDATE
+ * on PostgreSQL; SQLite runs one write transaction at a time), so concurrent requests, on one
+ * replica or many, can never hold more than the budget between them.
+ */
+export class Ledger {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: DialectName;
+  readonly #now: () => number;
+
+  constructor(db: Kysely<Database>, dialect: DialectName, now: () => number = Date.now) {
+    this.#db = db;
+    this.#dialect = dialect;
+    this.#now = now;
+  }
+
+  /** Holds `amountMicroUsd`, or throws 429 insufficient_quota when the budget cannot cover it. */
+  async reserve(apiKeyId: string, requestId: string, model: string, amountMicroUsd: number, holdTtlMs: number): Promise<Hold> {
+    const id = `led_${randomUUID().replaceAll('-', '')}`;
+    const nowMs = this.#now();
+    await this.#db.transaction().execute(async (trx) => {
+      let query = trx.selectFrom('api_keys').select(['budget_micro_usd', 'committed_micro_usd']).where('id', '=', apiKeyId);
+      if (this.#dialect === 'postgres') query = query.forUpdate();
+      const key = await query.executeTakeFirstOrThrow();
+      if (key.budget_micro_usd !== null && key.committed_micro_usd + amountMicroUsd > key.budget_micro_usd) {
+        const left = Math.max(0, key.budget_micro_usd - key.committed_micro_usd) / 1_000_000;
+        throw new GatewayError(
+          'insufficient_quota',
+          `You exceeded your current quota: this request may cost up to $${(amountMicroUsd / 1_000_000).toFixed(6)} and $${left.toFixed(6)} of this key's budget is left.`,
+        );
+      }
+      await trx
+        .insertInto('ledger_entries')
+        .values({
+          id,
+          api_key_id: apiKeyId,
+          request_id: requestId,
+          kind: 'hold',
+          amount_micro_usd: amountMicroUsd,
+          ref_id: null,
+          model,
+          image_count: 0,
+          created_at_ms: nowMs,
+          expires_at_ms: nowMs + holdTtlMs,
+        })
+        .execute();
+      await trx
+        .updateTable('api_keys')
+        .set({ committed_micro_usd: sql<number>`committed_micro_usd + ${amountMicroUsd}` })
+        .where('id', '=', apiKeyId)
+        .execute();
+    });
+    return { id, apiKeyId, requestId, model, amountMicroUsd };
+  }
+
+  /** Releases the hold and charges what the delivered images cost. Idempotent per hold. */
+  async settle(hold: Hold, chargeMicroUsd: number, imageCount: number): Promise<void> {
+    await this.#close(hold, { chargeMicroUsd, imageCount });
+  }
+
+  /** Gives the whole hold back: nothing was delivered. Idempotent per hold. */
+  async release(hold: Hold): Promise<void> {
+    await this.#close(hold, null);
+  }
+
+  /**
+   * Releases holds whose request never settled (its process died mid-request) once they are past
+   * their expiry, which is longer than any request's deadline.
+   */
+  async releaseExpiredHolds(limit = 500): Promise<number> {
+    const stale = await this.#db
+      .selectFrom('ledger_entries as h')
+      .leftJoin('ledger_entries as r', (join) => join.onRef('r.ref_id', '=', 'h.id'))
+      .select(['h.id', 'h.api_key_id', 'h.request_id', 'h.model', 'h.amount_micro_usd'])
+      .where('h.kind', '=', 'hold')
+      .where('h.expires_at_ms', '<=', this.#now())
+      .where('r.id', 'is', null)
+      .limit(limit)
+      .execute();
+    for (const row of stale) {
+      await this.#close({ id: row.id, apiKeyId: row.api_key_id, requestId: row.request_id, model: row.model, amountMicroUsd: row.amount_micro_usd }, null);
+    }
+    return stale.length;
+  }
+
+  /** Every entry of a key, oldest first (for audits and tests). */
+  async entries(apiKeyId: string): Promise<LedgerRow[]> {
+    return this.#db.selectFrom('ledger_entries').selectAll().where('api_key_id', '=', apiKeyId).orderBy('seq').execute();
+  }
+
+  async #close(hold: Hold, charge: { chargeMicroUsd: number; imageCount: number } | null): Promise<void> {
+    const nowMs = this.#now();
+    await this.#db.transaction().execute(async (trx) => {
+      let lock = trx.selectFrom('api_keys').select('id').where('id', '=', hold.apiKeyId);
+      if (this.#dialect === 'postgres') lock = lock.forUpdate();
+      await lock.executeTakeFirst();
+      // The release names its hold and ref_id is looked up first, so a second close is a no-op.
+      const closed = await trx.selectFrom('ledger_entries').select('id').where('ref_id', '=', hold.id).executeTakeFirst();
+      if (closed !== undefined) return;
+      const base = { api_key_id: hold.apiKeyId, request_id: hold.requestId, model: hold.model, created_at_ms: nowMs, expires_at_ms: null };
+      await trx
+        .insertInto('ledger_entries')
+        .values({ ...base, id: `led_${randomUUID().replaceAll('-', '')}`, kind: 'release', amount_micro_usd: -hold.amountMicroUsd, ref_id: hold.id, image_count: 0 })
+        .execute();
+      let delta = -hold.amountMicroUsd;
+      if (charge !== null && charge.imageCount > 0) {
+        await trx
+          .insertInto('ledger_entries')
+          .values({
+            ...base,
+            id: `led_${randomUUID().replaceAll('-', '')}`,
+            kind: 'charge',
+            amount_micro_usd: charge.chargeMicroUsd,
+            ref_id: null,
+            image_count: charge.imageCount,
+          })
+          .execute();
+        delta += charge.chargeMicroUsd;
+      }
+      await trx
+        .updateTable('api_keys')
+        .set({ committed_micro_usd: sql<number>`committed_micro_usd + ${delta}` })
+        .where('id', '=', hold.apiKeyId)
+        .execute();
+    });
+  }
+}
