@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { registerAdminKeyRoutes } from './api/admin/keys.ts';
+import { registerAdminUsageRoute } from './api/admin/usage.ts';
 import { registerFileRoutes } from './api/files.ts';
+import { registerUsageRoute } from './api/usage.ts';
 import { authHook } from './api/auth.ts';
 import { registerHealthRoute } from './api/health.ts';
 import { registerGenerationsRoute } from './api/images-generations.ts';
@@ -10,6 +13,7 @@ import { registerModelsRoutes } from './api/models.ts';
 import type { Catalog } from './catalog/index.ts';
 import type { ImagesRepo } from './db/images-repo.ts';
 import type { KeysRepo } from './db/keys-repo.ts';
+import type { Ledger } from './ledger/ledger.ts';
 import type { Database } from './db/schema.ts';
 import { GatewayError, renderError } from './errors.ts';
 import type { Router } from './routing/router.ts';
@@ -26,12 +30,14 @@ export interface Deps {
   readonly db: Kysely<Database>;
   readonly keys: KeysRepo;
   readonly images: ImagesRepo;
+  readonly ledger: Ledger;
   readonly blobs: BlobStore;
   readonly signer: UrlSigner;
   readonly defaultModel: string;
   readonly maxBodyBytes: number;
   readonly urlTtlSeconds: number;
   readonly retentionSeconds: number;
+  readonly holdTtlMs: number;
   /** Epoch milliseconds; injectable so tests can move time. */
   readonly now: () => number;
 }
@@ -95,14 +101,23 @@ export function buildApp(deps: Deps): App {
   registerHealthRoute(app, deps.db, () => shuttingDown);
   registerFileRoutes(app, { blobs: deps.blobs, signer: deps.signer, now: () => Math.floor(deps.now() / 1000) });
 
+  void app.register(async (admin) => {
+    admin.addHook('onRequest', authHook(deps.keys, 'admin', deps.now));
+    registerAdminKeyRoutes(admin, { keys: deps.keys, catalog: deps.catalog });
+    registerAdminUsageRoute(admin, { db: deps.db, now: deps.now });
+  });
+
   void app.register(async (v1) => {
-    v1.addHook('onRequest', authHook(deps.keys));
+    v1.addHook('onRequest', authHook(deps.keys, 'user', deps.now));
+    registerUsageRoute(v1, { db: deps.db, now: deps.now });
     registerModelsRoutes(v1, { catalog: deps.catalog, router: deps.router, createdSeconds: CATALOG_CREATED_SECONDS });
     registerGenerationsRoute(v1, {
       catalog: deps.catalog,
       defaultModel: deps.defaultModel,
       generate: {
         router: deps.router,
+        ledger: deps.ledger,
+        holdTtlMs: deps.holdTtlMs,
         blobs: deps.blobs,
         images: deps.images,
         signer: deps.signer,

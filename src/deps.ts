@@ -8,6 +8,7 @@ import { openDatabase } from './db/database.ts';
 import { ImagesRepo } from './db/images-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
+import { Ledger } from './ledger/ledger.ts';
 import { PROVIDERS } from './providers/registry.ts';
 import { buildChannels } from './routing/build-channels.ts';
 import { Router } from './routing/router.ts';
@@ -38,6 +39,9 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     db,
     keys: new KeysRepo(db),
     images: new ImagesRepo(db),
+    ledger: new Ledger(db, dialect),
+    // A request ends by its deadline; a hold older than twice that belongs to a dead process.
+    holdTtlMs: config.routing.deadlineMs * 2 + 60_000,
     blobs: new FsBlobStore(path.join(config.storage.dataDir, 'images')),
     signer: new UrlSigner(secret, publicBaseUrl(config, listeningPort)),
     defaultModel: config.server.defaultModel,

@@ -18,7 +18,7 @@ const BEARER = /^Bearer[ ]+(\S+)\s*$/i;
  * compare is constant-time so the check leaks nothing about how close a guess was. Messages never
  * echo what was sent.
  */
-export function authHook(keys: KeysRepo) {
+export function authHook(keys: KeysRepo, role: 'user' | 'admin', now: () => number) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
@@ -39,6 +39,15 @@ export function authHook(keys: KeysRepo) {
     }
     if (row.revoked_at_ms !== null) {
       throw new GatewayError('invalid_api_key', 'This API key has been revoked.');
+    }
+    if (row.expires_at_ms !== null && row.expires_at_ms <= now()) {
+      throw new GatewayError('invalid_api_key', 'This API key has expired.');
+    }
+    if (row.role !== role) {
+      throw new GatewayError(
+        'invalid_api_key',
+        role === 'admin' ? 'This route needs an admin key.' : 'Admin keys manage the gateway; use a user key for the API.',
+      );
     }
     request.apiKey = row;
   };

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { computeUsage, formatSize } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { ImagesRepo } from '../db/images-repo.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { deliveredCostMicroUsd, maxCostMicroUsd } from '../ledger/pricing.ts';
 import type { NewImageRow } from '../db/schema.ts';
 import { mimeOf } from '../media/sniff.ts';
 import { normalizeImage } from '../media/normalize.ts';
@@ -13,6 +15,9 @@ import type { ImageData, ImagesResponse } from './images-response.ts';
 
 export interface GenerateDeps {
   readonly router: Router;
+  readonly ledger: Ledger;
+  /** How long a hold lives if its process dies before settling: longer than any request. */
+  readonly holdTtlMs: number;
   readonly blobs: BlobStore;
   readonly images: ImagesRepo;
   readonly signer: UrlSigner;
@@ -32,14 +37,30 @@ export interface GenerateOutcome {
   readonly provider: string;
   readonly channel: string;
   readonly attempts: number;
+  /** What the caller was charged. */
+  readonly costMicroUsd: number;
 }
 
 /**
- * One generation, from a validated request to the response body: route, call the provider,
- * normalize each image to what was asked, store it with its record, then answer. An image is
- * answered only after its bytes and its record are stored.
+ * One generation, from a validated request to the response body: hold the most it can cost,
+ * route, call the provider, normalize each image to what was asked, store it with its record,
+ * charge what was delivered, then answer. An image is answered only after its bytes and its record
+ * are stored; any failure before that releases the hold, so nothing undelivered is charged.
  */
 export async function generateImages(deps: GenerateDeps, request: GenerationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
+  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, maxCostMicroUsd(request), deps.holdTtlMs);
+  let settled = false;
+  try {
+    const outcome = await produce(deps, request, ctx);
+    await deps.ledger.settle(hold, outcome.costMicroUsd, request.n);
+    settled = true;
+    return outcome;
+  } finally {
+    if (!settled) await deps.ledger.release(hold);
+  }
+}
+
+async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
   const { result, channel, attempts } = await deps.router.execute(request, ctx);
   // qwen-image maps sizes to its own list; the image is checked against what was delivered.
   const size = result.deliveredSize ?? request.size;
@@ -92,6 +113,7 @@ export async function generateImages(deps: GenerateDeps, request: GenerationRequ
     return { b64_json: base64, ...revisedField };
   });
 
+  const usage = request.model.tokens === null ? null : (result.usage ?? computeUsage(request.model, request.quality, size, request.n, request.prompt));
   const body: ImagesResponse = { created: Math.floor(nowMs / 1000), data };
   if (request.model.family === 'gpt-image') {
     const first = normalized[0];
@@ -99,7 +121,8 @@ export async function generateImages(deps: GenerateDeps, request: GenerationRequ
     body.output_format = request.outputFormat;
     body.quality = request.quality;
     body.size = first === undefined ? formatSize(size) : `${first.width}x${first.height}`;
-    body.usage = result.usage ?? computeUsage(request.model, request.quality, size, request.n, request.prompt);
+    if (usage !== null) body.usage = usage;
   }
-  return { body, provider: channel.provider, channel: channel.id, attempts };
+  const costMicroUsd = deliveredCostMicroUsd(request, size, request.n, usage);
+  return { body, provider: channel.provider, channel: channel.id, attempts, costMicroUsd };
 }
