@@ -24,7 +24,7 @@ export async function usageByDay(
   let query = db
     .selectFrom('ledger_entries')
     .select([
-      sql<number>`created_at_ms / ${DAY_MS}`.as('day'),
+      sql<number>`created_at_ms / ${sql.lit(DAY_MS)}`.as('day'),
       'api_key_id',
       'model',
       (eb) => eb.fn.countAll<number>().as('requests'),
@@ -34,7 +34,7 @@ export async function usageByDay(
     .where('kind', '=', 'charge')
     .where('created_at_ms', '>=', filter.fromMs)
     .where('created_at_ms', '<', filter.toMs)
-    .groupBy([sql`created_at_ms / ${DAY_MS}`, 'api_key_id', 'model'])
+    .groupBy([sql`created_at_ms / ${sql.lit(DAY_MS)}`, 'api_key_id', 'model'])
     .orderBy('day')
     .orderBy('api_key_id')
     .orderBy('model');
