@@ -28,6 +28,7 @@ export type Fault =
   | { kind: 'stall' }
   | { kind: 'moderation' }
   | { kind: 'url_answer' }
+  | { kind: 'ignore_format' }
   | { kind: 'auth' };
 
 export type Handler = (received: Received, fault: Fault, res: ServerResponse) => Promise<void> | void;

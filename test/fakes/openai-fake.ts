@@ -75,7 +75,8 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
   }
 
   const [width, height] = String(body['size'] ?? '1024x1024').split('x').map(Number);
-  const format = (gpt ? String(body['output_format'] ?? 'png') : 'png') as 'png' | 'jpeg' | 'webp';
+  // Some compatible upstreams ignore output_format and always send png.
+  const format = (gpt && fault.kind !== 'ignore_format' ? String(body['output_format'] ?? 'png') : 'png') as 'png' | 'jpeg' | 'webp';
   const n = Number(body['n'] ?? 1);
   const data: Array<Record<string, unknown>> = [];
   for (let i = 0; i < n; i += 1) {
