@@ -70,6 +70,9 @@ export function buildApp(deps: Deps): App {
     },
   });
   app.decorateRequest('apiKey', null);
+  // Fastify parses text/plain by default; this API takes JSON only (and multipart where noted), so
+  // anything else is a 415 rather than a string that fails validation later.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -77,6 +80,12 @@ export function buildApp(deps: Deps): App {
       void reply.header('connection', 'close');
       throw new GatewayError('service_unavailable', 'The server is shutting down; retry on another instance.', { retryAfterSeconds: 1 });
     }
+  });
+
+  // Responses finished during shutdown close their connection, so keep-alive sockets of in-flight
+  // requests do not hold the server open after their last response.
+  app.addHook('onSend', async (_request, reply) => {
+    if (shuttingDown) void reply.header('connection', 'close');
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -38,6 +38,19 @@ function ChannelSchema() {
 
 export type ChannelConfig = z.infer<ReturnType<typeof ChannelSchema>>;
 
+function PriceRuleSchema() {
+  const usd = z.number().min(0);
+  return z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('per_image'), usdPerImage: z.record(z.string(), z.record(z.string(), usd)) }),
+    z.strictObject({
+      kind: z.literal('per_token'),
+      usdPerMillionTextInput: usd,
+      usdPerMillionImageInput: usd,
+      usdPerMillionImageOutput: usd,
+    }),
+  ]);
+}
+
 const ConfigSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -69,6 +82,8 @@ const ConfigSchema = z.strictObject({
     poolSize: z.coerce.number().int().min(1).default(10),
   }).prefault({}),
   channels: z.array(ChannelSchema()).default([]),
+  /** Price overrides by catalog model id (the catalog's own prices cite their sources). */
+  prices: z.record(z.string(), PriceRuleSchema()).default({}),
   routing: z.strictObject({
     /** Once channels exist, whether a model without one is served by the local renderer. */
     fallbackToLocal: z.boolean().default(false),

@@ -25,7 +25,10 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   const { db, dialect } = openDatabase({ url: config.database.url, sqlitePath: sqlitePath(config), poolSize: config.database.poolSize });
   await migrateToLatest(db, dialect);
   const secret = await loadOrCreateSigningSecret(config.storage.dataDir, config.storage.signingSecret);
-  const catalog = new Catalog(MODELS);
+  for (const modelId of Object.keys(config.prices)) {
+    if (!MODELS.some((model) => model.id === modelId)) throw new ConfigError(`prices.${modelId}: not a catalog model`);
+  }
+  const catalog = new Catalog(MODELS.map((model) => ({ ...model, price: config.prices[model.id] ?? model.price })));
   if (catalog.get(config.server.defaultModel) === undefined) {
     throw new ConfigError(`server.defaultModel: '${config.server.defaultModel}' is not a catalog model`);
   }

@@ -39,7 +39,7 @@ export function validateGeneration(body: unknown, catalog: Catalog, defaultModel
     throw new GatewayError('invalid_type', 'The request body must be a JSON object.');
   }
   const parsed = CreateImageRequestSchema.safeParse(body);
-  if (!parsed.success) throw zodIssueToError(parsed.error);
+  if (!parsed.success) throw zodIssueToError(parsed.error, body);
   const raw = parsed.data;
 
   const modelId = raw.model ?? defaultModelId;

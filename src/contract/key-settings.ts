@@ -24,7 +24,7 @@ export type KeySettingsInput = z.input<typeof KeySettingsSchema>;
 /** Validates key settings; unknown models are refused with the list of known ones. */
 export function validateKeySettings(body: unknown, catalog: Catalog): Partial<KeySettings> {
   const parsed = KeySettingsSchema.safeParse(body ?? {});
-  if (!parsed.success) throw zodIssueToError(parsed.error);
+  if (!parsed.success) throw zodIssueToError(parsed.error, body);
   const input = parsed.data;
   const unknown = (input.allowed_models ?? []).find((id) => catalog.get(id) === undefined);
   if (unknown !== undefined) {

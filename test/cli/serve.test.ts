@@ -115,7 +115,7 @@ describe('the imagegate command', () => {
     assert.match(created.stdout, /^sk-ig-/m);
 
     const listed = await run(['keys', 'list'], env);
-    assert.match(listed.stdout, new RegExp(`${id}\\s+sk-ig-\\S+…\\s+alice`));
+    assert.match(listed.stdout, new RegExp(`${id}\\s+sk-ig-\\S+…\\s+user\\s+alice`));
     assert.ok(!listed.stdout.includes(created.stdout.split('\n')[1] ?? 'never'), 'list must not show the plaintext');
 
     const revoked = await run(['keys', 'revoke', id], env);

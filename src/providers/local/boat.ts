@@ -28,6 +28,8 @@ function paperBoat(frame: Frame, sunOnLeft: boolean): Part[] {
     // Hull below the brim, then the brim: the fold catches more light than the side under it.
     { points: [-0.44, 0.13, 0.44, 0.13, 0.3, 0, -0.3, 0], colour: mix(lit, shade, 0.45) },
     { points: [-0.5, 0.2, 0.5, 0.2, 0.44, 0.13, -0.44, 0.13], colour: mix(lit, shade, 0.15) },
+    // The pocket under the sail, folded into the hull.
+    { points: [-0.22, 0.2, 0.22, 0.2, 0, 0.04], colour: mix(lit, shade, 0.62) },
     // The sail, creased down the middle.
     { points: [-0.22, 0.2, 0, 0.2, 0, 0.62], colour: litSide },
     { points: [0, 0.2, 0.22, 0.2, 0, 0.62], colour: shadeSide },
@@ -84,7 +86,7 @@ function paintReflection(frame: Frame, placement: BoatPlacement, parts: readonly
   const wobble = unit * 0.004;
   for (let y = y0; y <= y1; y += 1) {
     const v = (y + 0.5 - waterline) / length;
-    const fade = 0.55 * (1 - v / 0.7);
+    const fade = 0.7 * (1 - v / 0.7);
     if (fade <= 0) continue;
     const shift = wobble * (1 + v * 8) * Math.sin(y * 0.9 + v * 30);
     for (let x = x0; x <= x1; x += 1) {

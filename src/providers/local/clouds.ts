@@ -25,7 +25,7 @@ function cloudKind(frame: Frame): CloudKind | null {
   if (weather === 'storm') return { count: 16, width: [0.35, 0.8], height: [0.12, 0.3], puffs: [8, 14], band: [0.0, 0.75] };
   if (weather === 'cloudy') return { count: 14, width: [0.2, 0.5], height: [0.08, 0.2], puffs: [7, 12], band: [0.05, 0.85] };
   if (clouds) return { count: 7, width: [0.18, 0.42], height: [0.07, 0.16], puffs: [6, 10], band: [0.1, 0.75] };
-  if (lowSun) return { count: 6, width: [0.25, 0.6], height: [0.02, 0.05], puffs: [4, 7], band: [0.1, 0.8] };
+  if (lowSun) return { count: 7, width: [0.35, 0.8], height: [0.015, 0.04], puffs: [6, 10], band: [0.08, 0.75] };
   if (weather === 'fog') return { count: 3, width: [0.3, 0.6], height: [0.04, 0.08], puffs: [4, 6], band: [0.2, 0.7] };
   return { count: timeOfDay === 'night' ? 2 : 3, width: [0.12, 0.3], height: [0.05, 0.1], puffs: [5, 8], band: [0.12, 0.55] };
 }
@@ -54,7 +54,7 @@ export function paintClouds(frame: Frame, random: Random): void {
       const px = cx + u * cloudW;
       const rise = 1 - Math.abs(u) * 1.6;
       const ry = cloudH * (0.3 + 0.45 * random()) * Math.max(0.35, rise);
-      const rx = ry * (flatBase ? 1.3 + random() : 3 + 3 * random());
+      const rx = flatBase ? ry * (1.3 + random()) : Math.max(ry * 3, cloudW * (0.15 + 0.15 * random()));
       const py = baseY - ry * (flatBase ? 0.6 + 0.5 * random() : 0.5 + random());
       typicalPuffRadius = ry;
       addPuff(density, width, skyRows, px, py, rx, ry, flatBase ? baseY : Number.POSITIVE_INFINITY);

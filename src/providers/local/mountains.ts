@@ -43,7 +43,7 @@ function ridgesOf(frame: Frame): Ridge[] {
     return [{ heightFrac: 0.08, colour: mix(palette.colour.groundFar, far, 0.45), haze: 0.35, ridged: false, cycles: 2, snowLine: 2 }];
   }
   // Water with nothing else: a distant, low shore so the horizon is not a ruler line.
-  return [{ heightFrac: 0.025, colour: mix(far, near, 0.6), haze: 0.45, ridged: false, cycles: 5, snowLine: 2 }];
+  return [{ heightFrac: 0.03, colour: mix(far, near, 0.3), haze: 0.7, ridged: false, cycles: 3, snowLine: 2 }];
 }
 
 export function paintMountains(frame: Frame, random: Random): void {
@@ -58,27 +58,28 @@ export function paintMountains(frame: Frame, random: Random): void {
   for (const ridge of ridgesOf(frame)) {
     const profile = heightProfile(width, random, { cycles: ridge.cycles, octaves: 4 + Math.round(detail * 3), roughness: 0.48, ridged: ridge.ridged });
     const amplitude = ridge.heightFrac * canvas.height;
+    const shading = smoothed(profile, Math.max(1, Math.round(width * 0.02)));
     for (let x = 0; x < width; x += 1) {
       const h = profile[x] ?? 0;
       const topY = horizonRow - (0.25 + 0.75 * h) * amplitude;
-      // Rise in pixels per pixel: the same at every canvas size.
-      const slope = (((profile[Math.min(width - 1, x + 1)] ?? 0) - (profile[Math.max(0, x - 1)] ?? 0)) * amplitude * 0.75) / 2;
-      const light = Math.min(1, Math.max(0, 0.5 + slope * lightSide * 1.5));
-      const tone = 0.78 + 0.4 * light;
-      const baseR = ridge.colour[0] * tone;
-      const baseG = ridge.colour[1] * tone;
-      const baseB = ridge.colour[2] * tone;
+      // Rise in pixels per pixel, so the same at every canvas size; taken from a smoothed profile
+      // so the light follows the big faces of the range, not every jag of its outline.
+      const slope = (((shading[Math.min(width - 1, x + 1)] ?? 0) - (shading[Math.max(0, x - 1)] ?? 0)) * amplitude * 0.75) / 2;
+      const light = Math.min(1, Math.max(0, 0.5 + slope * lightSide * 1.2));
+      const [cr, cg, cb] = ridge.colour;
       const snowDepth = h > ridge.snowLine ? (h - ridge.snowLine) * amplitude * 1.6 : 0;
       const span = horizonRow - topY;
       const firstRow = Math.max(0, Math.floor(topY));
       for (let y = firstRow; y < horizonRow; y += 1) {
         const cover = y === firstRow ? 1 - (topY - firstRow) : 1;
-        const depth = (y - topY) / span;
+        const depth = Math.max(0, (y - topY) / span);
+        // Faces are lit most near the crest; lower down the slopes merge into one shadowed mass.
+        const tone = 1 + (light - 0.5) * 0.5 * (1 - depth) - 0.12 * depth;
         const hz = ridge.haze * (0.35 + 0.65 * depth * depth);
-        let r = baseR + (haze[0] - baseR) * hz;
-        let g = baseG + (haze[1] - baseG) * hz;
-        let b = baseB + (haze[2] - baseB) * hz;
-        if (y - topY < snowDepth) {
+        let r = cr * tone + (haze[0] - cr * tone) * hz;
+        let g = cg * tone + (haze[1] - cg * tone) * hz;
+        let b = cb * tone + (haze[2] - cb * tone) * hz;
+        if (snowDepth > 0 && y - topY < snowDepth) {
           const s = 0.6 + 0.4 * light;
           r = snowR * s;
           g = snowG * s;
@@ -105,4 +106,29 @@ export function paintMountains(frame: Frame, random: Random): void {
       }
     }
   }
+}
+
+/** A running mean of `values` over `radius` on each side. */
+function smoothed(values: Float32Array, radius: number): Float32Array {
+  const out = new Float32Array(values.length);
+  let sum = 0;
+  let count = 0;
+  for (let x = 0; x < Math.min(radius, values.length); x += 1) {
+    sum += values[x] ?? 0;
+    count += 1;
+  }
+  for (let x = 0; x < values.length; x += 1) {
+    const entering = x + radius;
+    if (entering < values.length) {
+      sum += values[entering] ?? 0;
+      count += 1;
+    }
+    const leaving = x - radius - 1;
+    if (leaving >= 0) {
+      sum -= values[leaving] ?? 0;
+      count -= 1;
+    }
+    out[x] = sum / count;
+  }
+  return out;
 }

@@ -47,7 +47,7 @@ const TIME_BASES: Readonly<Record<TimeOfDay, TimeBase>> = {
   sunrise: {
     colours: {
       skyTop: rgb(104, 100, 168), skyMid: rgb(238, 150, 152), skyHorizon: rgb(255, 198, 130),
-      sun: rgb(255, 248, 224), sunGlow: rgb(255, 184, 112), cloudLit: rgb(255, 204, 172), cloudShade: rgb(178, 124, 150),
+      sun: rgb(255, 248, 224), sunGlow: rgb(255, 184, 112), cloudLit: rgb(255, 196, 176), cloudShade: rgb(196, 128, 156),
       star: rgb(255, 240, 230), moon: rgb(250, 240, 230), mountainFar: rgb(168, 128, 160), mountainNear: rgb(92, 76, 112),
       snowCap: rgb(255, 226, 214), water: rgb(44, 78, 124), foliage: rgb(58, 74, 70), paper: rgb(252, 246, 236),
       paperShade: rgb(198, 184, 196), sail: rgb(252, 244, 232), hull: rgb(120, 70, 50), light: rgb(255, 214, 170),
@@ -123,7 +123,9 @@ interface Grade {
 export function buildPalette(scene: Scene, style: Style | null): Palette {
   const base = TIME_BASES[scene.timeOfDay];
   const light = base.colours.light;
-  const lit = (c: Rgb): Rgb => [(c[0] * light[0] * base.landLight) / 255, (c[1] * light[1] * base.landLight) / 255, (c[2] * light[2] * base.landLight) / 255];
+  // Land takes half its colour cast from the light of the hour, and its brightness.
+  const cast = (channel: number): number => (0.5 + (0.5 * channel) / 255) * base.landLight;
+  const lit = (c: Rgb): Rgb => [c[0] * cast(light[0]), c[1] * cast(light[1]), c[2] * cast(light[2])];
   const [groundFar, groundNear] = GROUND_COLOURS[scene.ground ?? 'grass'];
   const night = scene.timeOfDay === 'night';
   const colours: Colours = {

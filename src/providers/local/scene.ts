@@ -91,7 +91,7 @@ const SUBJECT_WORDS: Readonly<Record<string, Subject>> = {
 
 /** Reads the renderer's vocabulary out of a prompt. Pure and deterministic. */
 export function describeScene(prompt: string): Scene {
-  const words = prompt.toLowerCase().match(/[a-z]+/g) ?? [];
+  const words: readonly string[] = prompt.toLowerCase().match(/[a-z]+/g) ?? [];
   const has = (set: ReadonlySet<string>): boolean => words.some((w) => set.has(w));
   const first = <T>(table: Readonly<Record<string, T>>): T | undefined => {
     for (const w of words) if (Object.hasOwn(table, w)) return table[w];
@@ -112,15 +112,17 @@ export function describeScene(prompt: string): Scene {
   const fallback = FALLBACK_LANDSCAPES[variant % FALLBACK_LANDSCAPES.length] ?? FALLBACK_LANDSCAPES[0];
   const pick = recognised ? null : fallback;
 
-  const water = askedWater || boatWord || (pick?.water ?? false);
   const city = has(CITY_WORDS) || (pick?.city ?? false);
+  // A skyline with nothing under it gets a river to stand on: its lights then shine twice.
+  const water = askedWater || boatWord || (pick?.water ?? false) || (city && askedGround === undefined && !words.includes('street'));
   const moods = unique(words.flatMap((w) => (Object.hasOwn(MOOD_WORDS, w) ? [MOOD_WORDS[w] as Mood] : [])));
 
   return {
-    timeOfDay: askedTime ?? pick?.time ?? TIMES[(variant >>> 8) % TIMES.length] ?? 'day',
+    // A prompt that names a scene but no hour gets daylight; one outside the vocabulary, any hour.
+    timeOfDay: askedTime ?? (recognised ? 'day' : (pick?.time ?? TIMES[(variant >>> 8) % TIMES.length] ?? 'day')),
     weather: askedWeather ?? 'clear',
     clouds: has(CLOUD_WORDS),
-    water: water ? { calm: has(CALM_WORDS) || !has(ROUGH_WORDS), noun: firstOf(words, WATER_WORDS) ?? 'water' } : null,
+    water: water ? { calm: has(CALM_WORDS) || !has(ROUGH_WORDS), noun: firstOf(words, WATER_WORDS) ?? (city ? 'river' : 'water') } : null,
     mountains: has(MOUNTAIN_WORDS) || (pick?.mountains ?? false),
     boat: boatWord ? (has(PAPER_WORDS) ? 'paper' : 'sail') : null,
     trees: has(TREE_WORDS) || (pick?.trees ?? false),

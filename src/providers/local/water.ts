@@ -1,3 +1,4 @@
+import { mix } from './colour.ts';
 import type { Frame } from './frame.ts';
 import { hash2 } from './prng.ts';
 import type { Random } from './prng.ts';
@@ -10,13 +11,19 @@ import type { Random } from './prng.ts';
  * towards the viewer. Calm water has small ripples; rough water larger ones.
  */
 
+/** How much longer a reflection is than what it mirrors. */
+const REFLECTION_STRETCH = 1.5;
+/** Ripple crests per unit of perspective distance (see `z`). */
+const GLITTER_CRESTS_PER_Z = 9;
+
 export function paintWater(frame: Frame, random: Random): void {
   const water = frame.scene.water;
   if (water === null) return;
   const { canvas, palette, layout, horizonRow, unit, detail, seed } = frame;
   const { data, width, height, channels } = canvas;
   const [wr, wg, wb] = palette.colour.water;
-  const [sr, sg, sb] = frame.scene.timeOfDay === 'night' ? palette.colour.moon : palette.colour.sun;
+  // Glitter is the sun's colour warmed by its glow (the moon's, at night).
+  const [sr, sg, sb] = frame.scene.timeOfDay === 'night' ? palette.colour.moon : mix(palette.colour.sun, palette.colour.sunGlow, 0.35);
   const lowSun = frame.scene.timeOfDay === 'sunrise' || frame.scene.timeOfDay === 'sunset';
   const glitterStrength =
     (frame.scene.weather === 'clear' ? 1 : frame.scene.weather === 'fog' ? 0.4 : frame.scene.weather === 'cloudy' ? 0.2 : 0) *
@@ -27,6 +34,12 @@ export function paintWater(frame: Frame, random: Random): void {
   // Sideways push of the reflection, in units of the short side at the viewer's end.
   const pushAmplitude = unit * (water.calm ? 0.006 : 0.02);
   const bandDepth = water.calm ? 0.07 : 0.16;
+  const tiltAmplitude = unit * (water.calm ? 0.025 : 0.05);
+  // Reflected light takes on the colour of the light of the hour (warm at sunrise and sunset).
+  const light = palette.colour.light;
+  const tintR = 0.5 + (0.5 * light[0]) / 255;
+  const tintG = 0.5 + (0.5 * light[1]) / 255;
+  const tintB = 0.5 + (0.5 * light[2]) / 255;
   const phase1 = random() * 6.283;
   const phase2 = random() * 6.283;
   const phase3 = random() * 6.283;
@@ -39,12 +52,23 @@ export function paintWater(frame: Frame, random: Random): void {
     const t = (y - horizonRow + 0.5) / (height - horizonRow);
     // Distance from the viewer, so the pattern is in perspective.
     const z = 1 / (t + 0.04);
-    const push = pushAmplitude * (0.15 + t);
+    const push = pushAmplitude * (0.3 + t);
     const reflectivity = 0.88 - 0.5 * t;
     const band = 1 + bandDepth * Math.sin(z * 3.1 + phase1) * (0.6 + 0.4 * Math.sin(z * 0.7 + phase2));
-    const mirrorY = Math.max(0, Math.min(lastSkyRow, 2 * horizonRow - y - 1));
-    const mirrorRow = mirrorY * width;
+    // The glitter path: each ripple crest facing the sun is one horizontal bar of light, its
+    // length and position varying from crest to crest, the bars thicker towards the viewer.
     const pathHalfWidth = sunRadius * (0.8 + 5 * t) * (lowSun ? 1 : 1.5);
+    const crestAt = z * GLITTER_CRESTS_PER_Z;
+    const crest = Math.floor(crestAt);
+    const within = crestAt - crest;
+    const crestLight = within < 0.5 ? glitterStrength * Math.sin(within * 2 * Math.PI) ** 2 : 0;
+    const barHalfWidth = pathHalfWidth * (0.25 + 0.75 * hash2(crest, 7, glitterSeed));
+    const barCentre = sunX + pathHalfWidth * 0.7 * (hash2(crest, 13, glitterSeed) - 0.5);
+    // Tilted ripple faces reflect the sky from higher up, breaking the mirror image into bars.
+    const tilt = tiltAmplitude * (0.4 + t) * Math.sin(crestAt * Math.PI * 2 + phase3);
+    // Ripples tilt towards the viewer and reflect light from higher up: reflections stretch downwards.
+    const mirrorY = Math.max(0, Math.min(lastSkyRow, Math.round(horizonRow - 1 - (y - horizonRow) / REFLECTION_STRETCH - tilt)));
+    const mirrorRow = mirrorY * width;
     const row = y * width;
     for (let x = 0; x < width; x += 1) {
       const u = x / unit;
@@ -54,16 +78,14 @@ export function paintWater(frame: Frame, random: Random): void {
       sx = sx < 0 ? 0 : sx >= width ? width - 1 : sx;
       const si = (mirrorRow + sx) * channels;
       const shimmer = band * (1 + (calmness ? 0.03 : 0.06) * Math.sin(z * 17 + u * 2.3 + phase3));
-      let r = ((data[si] ?? 0) * reflectivity + wr * (1 - reflectivity)) * shimmer;
-      let g = ((data[si + 1] ?? 0) * reflectivity + wg * (1 - reflectivity)) * shimmer;
-      let b = ((data[si + 2] ?? 0) * reflectivity + wb * (1 - reflectivity)) * shimmer;
+      let r = ((data[si] ?? 0) * tintR * reflectivity + wr * (1 - reflectivity)) * shimmer;
+      let g = ((data[si + 1] ?? 0) * tintG * reflectivity + wg * (1 - reflectivity)) * shimmer;
+      let b = ((data[si + 2] ?? 0) * tintB * reflectivity + wb * (1 - reflectivity)) * shimmer;
       if (glitterStrength > 0) {
-        const dx = (x - sunX - offset * 2) / pathHalfWidth;
-        if (dx > -1.6 && dx < 1.6) {
-          // Broken horizontal dashes, densest down the middle of the path.
-          const dash = Math.sin(z * 11 + u * 0.9 + phase1) * 0.5 + 0.5;
-          const grain = 1 - sparkle + sparkle * hash2(x, y >> 1, glitterSeed);
-          const k = glitterStrength * Math.max(0, 1 - dx * dx * 0.4) * dash * dash * dash * grain;
+        const dx = (x - barCentre) / barHalfWidth;
+        if (dx > -1 && dx < 1) {
+          const grain = 1 - sparkle + sparkle * hash2(x >> 1, y, glitterSeed);
+          const k = crestLight * (1 - dx * dx) * grain;
           r += (sr - r) * k;
           g += (sg - g) * k;
           b += (sb - b) * k;
