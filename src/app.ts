@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -46,6 +48,13 @@ export interface App {
   readonly fastify: FastifyInstance;
   /** Refuse new requests with 503 from now on; in-flight ones run to the end. */
   beginShutdown(): void;
+  /**
+   * Graceful stop: no new requests, in-flight ones finish, then the server closes. Keep-alive
+   * connections are closed as soon as they are idle, including ones that become idle during the
+   * wait (a single closeIdleConnections at the start misses those, and Node would otherwise wait
+   * out their keep-alive timeout).
+   */
+  close(): Promise<void>;
 }
 
 /** Builds the HTTP app. No listening, no globals, no side effects beyond the returned object. */
@@ -70,6 +79,22 @@ export function buildApp(deps: Deps): App {
     },
   });
   app.decorateRequest('apiKey', null);
+
+  // Requests in progress per connection, so a graceful stop can close each connection the moment
+  // it has nothing in flight: Node's own closeIdleConnections misses sockets that connected but
+  // have sent nothing yet, and those would hold the server open for the keep-alive timeout.
+  const connections = new Map<Socket, number>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.set(socket, 0);
+    socket.once('close', () => connections.delete(socket));
+  });
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    connections.set(socket, (connections.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      if (connections.has(socket)) connections.set(socket, Math.max(0, (connections.get(socket) ?? 1) - 1));
+    });
+  });
   // Fastify parses text/plain by default; this API takes JSON only (and multipart where noted), so
   // anything else is a 415 rather than a string that fails validation later.
   app.removeContentTypeParser('text/plain');
@@ -141,6 +166,19 @@ export function buildApp(deps: Deps): App {
     fastify: app,
     beginShutdown: () => {
       shuttingDown = true;
+    },
+    close: async () => {
+      shuttingDown = true;
+      const closeIdle = (): void => {
+        for (const [socket, busy] of connections) if (busy === 0) socket.destroy();
+      };
+      const sweeper = setInterval(closeIdle, 50);
+      try {
+        closeIdle();
+        await app.close();
+      } finally {
+        clearInterval(sweeper);
+      }
     },
   };
 }

@@ -47,13 +47,12 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     clearInterval(sweeper);
-    app.beginShutdown();
     const forced = setTimeout(() => {
       logger.warn('shutdown grace period over; exiting with requests still open');
       process.exit(1);
     }, config.server.shutdownGraceMs);
     forced.unref();
-    await app.fastify.close();
+    await app.close();
     await deps.closeUpstreams();
     await deps.db.destroy();
     logger.info('stopped');

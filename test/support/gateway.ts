@@ -47,7 +47,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
       fakeNowMs = nowMs;
     },
     close: async () => {
-      await app.fastify.close();
+      await app.close();
       await deps.closeUpstreams();
       await deps.db.destroy();
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import type { GatewayError } from '../../errors.ts';
+import { GatewayError } from '../../errors.ts';
 import { contentPolicyError, errorForStatus } from '../shared/upstream-errors.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -21,6 +21,21 @@ const POLICY_CODES = new Set(['DataInspectionFailed', 'data_inspection_failed', 
 export function dashscopeError(status: number, headers: Headers, code: string, message: string): GatewayError {
   if (POLICY_CODES.has(code)) return contentPolicyError('dashscope', message === '' ? code : message);
   return errorForStatus('dashscope', statusForCode(status, code), headers, message === '' ? code : `${code}: ${message}`);
+}
+
+/**
+ * A task that ended FAILED (or a result of a SUCCEEDED task that carries a code instead of a URL).
+ * Same reading as above, but a server-side failure names the task and its code rather than an
+ * HTTP status the poll never had.
+ */
+export function taskFailedError(taskId: string, code: string, message: string): GatewayError {
+  if (!POLICY_CODES.has(code) && statusForCode(200, code) === 500) {
+    return new GatewayError('upstream_error', `The upstream provider (dashscope) failed task ${taskId} (${code === '' ? 'no code' : code}).`, {
+      retryable: true,
+      cause: message,
+    });
+  }
+  return dashscopeError(200, {}, code, message);
 }
 
 function statusForCode(status: number, code: string): number {

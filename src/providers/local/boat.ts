@@ -1,4 +1,4 @@
-import { fillConvex, insideConvex } from './canvas.ts';
+import { convexShape, convexSpan, fillConvex } from './canvas.ts';
 import type { Rgb } from './colour.ts';
 import { mix, scale } from './colour.ts';
 import type { Frame } from './frame.ts';
@@ -77,32 +77,37 @@ function paintReflection(frame: Frame, placement: BoatPlacement, parts: readonly
   const { data, width, height, channels } = canvas;
   const cx = placement.x * width;
   const waterline = placement.waterline * height;
-  const depth = length * 0.7;
   const y0 = Math.max(0, Math.floor(waterline));
-  const y1 = Math.min(height - 1, Math.ceil(waterline + depth));
-  const x0 = Math.max(0, Math.floor(cx - length * 0.6));
-  const x1 = Math.min(width - 1, Math.ceil(cx + length * 0.6));
+  const y1 = Math.min(height - 1, Math.ceil(waterline + length * REFLECTION_DEPTH));
   const waterColour = frame.palette.colour.water;
   const wobble = unit * 0.004;
+  // Later parts are drawn over earlier ones, as on the boat itself.
+  const shapes = parts.map((part) => ({ shape: convexShape(part.points), colour: mix(scale(part.colour, 0.8), waterColour, 0.25) }));
+  const span = new Float64Array(2);
   for (let y = y0; y <= y1; y += 1) {
+    // Mirrored: a point `v` above the waterline shows `v` below it.
     const v = (y + 0.5 - waterline) / length;
-    const fade = 0.7 * (1 - v / 0.7);
+    const fade = 0.7 * (1 - v / REFLECTION_DEPTH);
     if (fade <= 0) continue;
     const shift = wobble * (1 + v * 8) * Math.sin(y * 0.9 + v * 30);
-    for (let x = x0; x <= x1; x += 1) {
-      const u = ((x + 0.5 + shift - cx) / length) * placement.facing;
-      for (const part of parts) {
-        if (!insideConvex(part.points, u, v)) continue;
-        const colour = mix(scale(part.colour, 0.8), waterColour, 0.25);
-        const i = (y * width + x) * channels;
-        data[i] = (data[i] ?? 0) + (colour[0] - (data[i] ?? 0)) * fade;
-        data[i + 1] = (data[i + 1] ?? 0) + (colour[1] - (data[i + 1] ?? 0)) * fade;
-        data[i + 2] = (data[i + 2] ?? 0) + (colour[2] - (data[i + 2] ?? 0)) * fade;
-        break;
+    for (const { shape, colour } of shapes) {
+      if (!convexSpan(shape, v, span)) continue;
+      // Boat units to canvas columns (a boat facing left is mirrored).
+      const ends = [cx + (span[0] ?? 0) * length * placement.facing - shift, cx + (span[1] ?? 0) * length * placement.facing - shift];
+      const from = Math.max(0, Math.round(Math.min(ends[0] ?? 0, ends[1] ?? 0)));
+      const to = Math.min(width - 1, Math.round(Math.max(ends[0] ?? 0, ends[1] ?? 0)) - 1);
+      const [r, g, b] = colour;
+      for (let x = from, i = (y * width + from) * channels; x <= to; x += 1, i += channels) {
+        data[i] = (data[i] ?? 0) + (r - (data[i] ?? 0)) * fade;
+        data[i + 1] = (data[i + 1] ?? 0) + (g - (data[i + 1] ?? 0)) * fade;
+        data[i + 2] = (data[i + 2] ?? 0) + (b - (data[i + 2] ?? 0)) * fade;
       }
     }
   }
 }
+
+/** How far below the waterline the reflection reaches before fading out, in hull lengths. */
+const REFLECTION_DEPTH = 0.7;
 
 /** Two faint elliptical rings spreading from the hull. */
 function paintRings(frame: Frame, placement: BoatPlacement, length: number): void {

@@ -3,8 +3,10 @@ import { hash2 } from './prng.ts';
 
 /*
  * The last pass over the whole picture: fog that thickens towards the horizon, a vignette that
- * keeps the eye in the middle, and film grain at higher detail (on a small canvas grain would
- * only be blown up into blotches). One loop, so the buffer is walked once.
+ * keeps the eye in the middle (dramatic and dark moods), and film grain at higher detail (on a
+ * small canvas grain would only be blown up into blotches). One loop, so the buffer is walked
+ * once, and none at all when there is nothing to do: at low quality this pass would be a fifth of
+ * the painting time.
  */
 
 export function finish(frame: Frame): void {
@@ -14,6 +16,7 @@ export function finish(frame: Frame): void {
   const [fr, fg, fb] = palette.colour.fog;
   const vignette = palette.vignette;
   const grain = detail >= 0.5 ? 7 * detail : 0;
+  if (fogStrength === 0 && vignette === 0 && grain === 0) return;
   const fogFalloffRows = height * 0.22;
   const cx = width / 2;
   const cy = height / 2;

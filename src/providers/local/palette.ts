@@ -191,7 +191,8 @@ export function buildPalette(scene: Scene, style: Style | null): Palette {
 }
 
 function gradeOf(scene: Scene, style: Style | null): Grade {
-  const grade: Grade = { saturation: 1, contrast: 1, brightness: 1, vignette: 0.18 };
+  // No vignette unless a mood asks for one: it is a dramatic device, and a pass over every pixel.
+  const grade: Grade = { saturation: 1, contrast: 1, brightness: 1, vignette: 0 };
   for (const mood of scene.moods) {
     switch (mood) {
       case 'calm':
@@ -224,6 +225,7 @@ function gradeOf(scene: Scene, style: Style | null): Grade {
   if (style === 'vivid') {
     grade.saturation *= 1.32;
     grade.contrast *= 1.12;
+    grade.vignette = Math.max(grade.vignette, 0.2);
   } else if (style === 'natural') {
     grade.saturation *= 0.7;
     grade.contrast *= 0.92;

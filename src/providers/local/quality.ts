@@ -6,7 +6,7 @@
  * standard/hd; qwen-image: standard).
  */
 const RENDER_SCALE: Readonly<Record<string, number>> = {
-  low: 0.25,
+  low: 0.2,
   medium: 0.5,
   standard: 0.5,
   high: 1,

@@ -11,14 +11,17 @@ import type { Random } from './prng.ts';
 export function paintSky(frame: Frame, random: Random): void {
   const { canvas, palette, layout, unit, horizonRow } = frame;
   const { data, width, channels } = canvas;
-  const { skyTop: top, skyMid: mid, skyHorizon: hor, sunGlow: glow } = palette.colour;
+  const { skyTop: top, skyMid: mid, skyHorizon: hor, sunGlow: glowColour } = palette.colour;
+  const [gr, gg, gb] = glowColour;
   const midAt = palette.skyMidAt;
   const night = frame.scene.timeOfDay === 'night';
   const sunX = layout.sunX * width;
   const sunY = layout.sunY * canvas.height;
   const glowRadius = unit * (night ? 0.12 : frame.scene.timeOfDay === 'day' ? 0.16 : 0.2);
-  const invGlowR2 = 1 / (glowRadius * glowRadius);
-  const glowStrength = palette.glowStrength;
+  const glow = glowTable(palette.glowStrength);
+  // Table index per pixel of distance from the sun.
+  const stepsPerPixel = GLOW_STEPS_PER_RADIUS / glowRadius;
+  const lastStep = glow.length - 1;
   const alpha = channels === 4 ? 0 : 255;
 
   for (let y = 0; y < horizonRow; y += 1) {
@@ -41,13 +44,11 @@ export function paintSky(frame: Frame, random: Random): void {
     let i = y * width * channels;
     for (let x = 0; x < width; x += 1, i += channels) {
       const dx = x - sunX;
-      const d2 = (dx * dx + dy2) * invGlowR2;
-      // Rational falloffs instead of exp(): the same soft look, a fraction of the cost.
-      const core = 1 / (1 + 3 * d2);
-      const k = glowStrength * (0.6 * core * core + 0.4 / (1 + 0.35 * d2));
-      data[i] = r + (glow[0] - r) * k;
-      data[i + 1] = g + (glow[1] - g) * k;
-      data[i + 2] = b + (glow[2] - b) * k;
+      const step = Math.sqrt(dx * dx + dy2) * stepsPerPixel;
+      const k = glow[step < lastStep ? step | 0 : lastStep] ?? 0;
+      data[i] = r + (gr - r) * k;
+      data[i + 1] = g + (gg - g) * k;
+      data[i + 2] = b + (gb - b) * k;
       if (channels === 4) data[i + 3] = alpha;
     }
   }
@@ -55,6 +56,26 @@ export function paintSky(frame: Frame, random: Random): void {
   if (palette.starVisibility > 0) paintStars(frame, random);
   if (night) paintMoon(frame);
   else paintSun(frame);
+}
+
+/** Table resolution: entries per glow radius of distance from the sun. */
+const GLOW_STEPS_PER_RADIUS = 128;
+/** Distance, in glow radii, beyond which the glow is under one level of 255. */
+const GLOW_REACH_RADII = 18;
+
+/**
+ * How strongly the glow tints the sky at each distance: a bright core and a long halo. Rational
+ * falloffs instead of exp() for the shape; tabulated so the pixel loop does one lookup.
+ */
+function glowTable(strength: number): Float32Array {
+  const table = new Float32Array(GLOW_STEPS_PER_RADIUS * GLOW_REACH_RADII + 1);
+  for (let step = 0; step < table.length; step += 1) {
+    const d = step / GLOW_STEPS_PER_RADIUS;
+    const d2 = d * d;
+    const core = 1 / (1 + 3 * d2);
+    table[step] = strength * (0.6 * core * core + 0.4 / (1 + 0.35 * d2));
+  }
+  return table;
 }
 
 function paintSun(frame: Frame): void {

@@ -48,6 +48,15 @@ export function paintWater(frame: Frame, random: Random): void {
   const sparkle = 0.15 + 0.85 * detail;
   const lastSkyRow = horizonRow - 1;
 
+  // Each ripple term is sin(rowPart + columnPart) = sin(row)·cos(col) + cos(row)·sin(col); the
+  // column halves are tabulated once, so the pixel loop multiplies instead of calling Math.sin.
+  const offset1 = columnWave(width, unit, 1.7);
+  const offset2 = columnWave(width, unit, -3.3);
+  const fine = columnWave(width, unit, 7);
+  const shimmerWave = columnWave(width, unit, 2.3);
+  const shimmerDepth = calmness ? 0.03 : 0.06;
+  const fineWeight = fineRipples ? 0.35 : 0;
+
   for (let y = horizonRow; y < height; y += 1) {
     const t = (y - horizonRow + 0.5) / (height - horizonRow);
     // Distance from the viewer, so the pattern is in perspective.
@@ -64,38 +73,70 @@ export function paintWater(frame: Frame, random: Random): void {
     const crestLight = within < 0.5 ? glitterStrength * Math.sin(within * 2 * Math.PI) ** 2 : 0;
     const barHalfWidth = pathHalfWidth * (0.25 + 0.75 * hash2(crest, 7, glitterSeed));
     const barCentre = sunX + pathHalfWidth * 0.7 * (hash2(crest, 13, glitterSeed) - 0.5);
-    // Tilted ripple faces reflect the sky from higher up, breaking the mirror image into bars.
+    const barStart = Math.max(0, Math.ceil(barCentre - barHalfWidth));
+    const barEnd = crestLight > 0 ? Math.min(width - 1, Math.floor(barCentre + barHalfWidth)) : -1;
+    // Tilted ripple faces reflect the sky from higher up, breaking the mirror image into bars;
+    // and ripples tilt towards the viewer, so reflections stretch downwards.
     const tilt = tiltAmplitude * (0.4 + t) * Math.sin(crestAt * Math.PI * 2 + phase3);
-    // Ripples tilt towards the viewer and reflect light from higher up: reflections stretch downwards.
     const mirrorY = Math.max(0, Math.min(lastSkyRow, Math.round(horizonRow - 1 - (y - horizonRow) / REFLECTION_STRETCH - tilt)));
     const mirrorRow = mirrorY * width;
-    const row = y * width;
-    for (let x = 0; x < width; x += 1) {
-      const u = x / unit;
-      let offset = push * (Math.sin(z * 5.3 + u * 1.7 + phase2) + 0.5 * Math.sin(z * 9.1 - u * 3.3 + phase3));
-      if (fineRipples) offset += push * 0.35 * Math.sin(z * 23 + u * 7 + phase1);
-      let sx = Math.round(x + offset);
+
+    const a1 = z * 5.3 + phase2;
+    const a2 = z * 9.1 + phase3;
+    const a3 = z * 23 + phase1;
+    const a4 = z * 17 + phase3;
+    const s1 = push * Math.sin(a1);
+    const c1 = push * Math.cos(a1);
+    const s2 = 0.5 * push * Math.sin(a2);
+    const c2 = 0.5 * push * Math.cos(a2);
+    const s3 = fineWeight * push * Math.sin(a3);
+    const c3 = fineWeight * push * Math.cos(a3);
+    const s4 = band * shimmerDepth * Math.sin(a4);
+    const c4 = band * shimmerDepth * Math.cos(a4);
+    const kr = tintR * reflectivity;
+    const kg = tintG * reflectivity;
+    const kb = tintB * reflectivity;
+    const ownR = wr * (1 - reflectivity);
+    const ownG = wg * (1 - reflectivity);
+    const ownB = wb * (1 - reflectivity);
+    let i = y * width * channels;
+    for (let x = 0; x < width; x += 1, i += channels) {
+      let offset = s1 * (offset1.cos[x] ?? 0) + c1 * (offset1.sin[x] ?? 0) + s2 * (offset2.cos[x] ?? 0) + c2 * (offset2.sin[x] ?? 0);
+      let shimmer = band;
+      if (fineRipples) {
+        offset += s3 * (fine.cos[x] ?? 0) + c3 * (fine.sin[x] ?? 0);
+        shimmer += s4 * (shimmerWave.cos[x] ?? 0) + c4 * (shimmerWave.sin[x] ?? 0);
+      }
+      let sx = (x + offset + 0.5) | 0;
       sx = sx < 0 ? 0 : sx >= width ? width - 1 : sx;
       const si = (mirrorRow + sx) * channels;
-      const shimmer = band * (1 + (calmness ? 0.03 : 0.06) * Math.sin(z * 17 + u * 2.3 + phase3));
-      let r = ((data[si] ?? 0) * tintR * reflectivity + wr * (1 - reflectivity)) * shimmer;
-      let g = ((data[si + 1] ?? 0) * tintG * reflectivity + wg * (1 - reflectivity)) * shimmer;
-      let b = ((data[si + 2] ?? 0) * tintB * reflectivity + wb * (1 - reflectivity)) * shimmer;
-      if (glitterStrength > 0) {
+      let r = ((data[si] ?? 0) * kr + ownR) * shimmer;
+      let g = ((data[si + 1] ?? 0) * kg + ownG) * shimmer;
+      let b = ((data[si + 2] ?? 0) * kb + ownB) * shimmer;
+      if (x >= barStart && x <= barEnd) {
         const dx = (x - barCentre) / barHalfWidth;
-        if (dx > -1 && dx < 1) {
-          const grain = 1 - sparkle + sparkle * hash2(x >> 1, y, glitterSeed);
-          const k = crestLight * (1 - dx * dx) * grain;
-          r += (sr - r) * k;
-          g += (sg - g) * k;
-          b += (sb - b) * k;
-        }
+        const grain = 1 - sparkle + sparkle * hash2(x >> 1, y, glitterSeed);
+        const k = crestLight * (1 - dx * dx) * grain;
+        r += (sr - r) * k;
+        g += (sg - g) * k;
+        b += (sb - b) * k;
       }
-      const i = (row + x) * channels;
       data[i] = r;
       data[i + 1] = g;
       data[i + 2] = b;
       if (channels === 4) data[i + 3] = 255;
     }
   }
+}
+
+/** sin and cos of (x / unit) · frequency for every column. */
+function columnWave(width: number, unit: number, frequency: number): { sin: Float32Array; cos: Float32Array } {
+  const sin = new Float32Array(width);
+  const cos = new Float32Array(width);
+  for (let x = 0; x < width; x += 1) {
+    const angle = (x / unit) * frequency;
+    sin[x] = Math.sin(angle);
+    cos[x] = Math.cos(angle);
+  }
+  return { sin, cos };
 }

@@ -1,0 +1,146 @@
+// The local renderer's speed: images per second through `localProvider.generate` (n = 1) for
+// 1024x1024 png, jpeg and webp at each quality, beside sharp's encode-only rate for the same
+// format and size: the ceiling, since every render ends in exactly such an encode. Both figures
+// come from the same run, so their ratio holds on a noisy, shared machine. Target: ratio >= 0.7
+// at low quality.
+//
+// The ceiling encodes a pre-rendered 1024x1024 raw buffer of the same scene (a render of that
+// cell, decoded) with the encoder settings the renderer uses (src/media/encoder.ts), in the
+// renderer's own channel layout: opaque pictures are RGB, and encoding an RGBA buffer instead
+// would make the ceiling slower than the work the renderer really has to do.
+//
+//   npx node bench/local-render.ts        (about 2 s per cell, 9 cells)
+import sharp from 'sharp';
+import pino from 'pino';
+import { MODELS } from '../src/catalog/index.ts';
+import type { OutputFormat } from '../src/catalog/index.ts';
+import type { GenerationRequest } from '../src/contract/generation-request.ts';
+import { withEncoder } from '../src/media/encoder.ts';
+import { localProvider } from '../src/providers/local/index.ts';
+import type { Channel } from '../src/providers/types.ts';
+
+const SIZE = { width: 1024, height: 1024 } as const;
+const FORMATS: readonly OutputFormat[] = ['png', 'jpeg', 'webp'];
+const QUALITIES = ['low', 'medium', 'high'] as const;
+const WARM_UP_RUNS = 3;
+/** The contract's default `output_compression` (none): the heaviest jpeg/webp encode. */
+const COMPRESSION_PCT = 100;
+
+const PROMPTS = [
+  'A paper boat floating on calm water at sunrise.',
+  'A city skyline at night above a river',
+  'Desert dunes at noon',
+  'Snowy mountains above a lake at sunset',
+  'A sailboat on a stormy sea',
+  'A foggy meadow with trees in the morning',
+  'A red sailboat on a blue lake with green hills, vivid',
+  'a cat wearing a tiny hat',
+] as const;
+
+export interface BenchRow {
+  readonly format: OutputFormat;
+  readonly quality: string;
+  readonly rendersPerSecond: number;
+  readonly encodesPerSecond: number;
+  /** rendersPerSecond / encodesPerSecond. */
+  readonly ratio: number;
+}
+
+const model = MODELS.find((m) => m.id === 'gpt-image-1');
+if (model === undefined) throw new Error('gpt-image-1 is not in the catalog');
+
+// The local adapter ignores its channel; a stand-in keeps the call honest to the interface.
+const channel: Channel = {
+  id: 'local',
+  provider: 'local',
+  baseUrl: '',
+  apiKey: null,
+  models: {},
+  timeoutMs: 120_000,
+  options: {},
+  http: {
+    dispatcher: undefined as never,
+    download: () => Promise.reject(new Error('the local renderer downloads nothing')),
+  },
+};
+const ctx = { signal: new AbortController().signal, requestId: 'bench', logger: pino({ level: 'silent' }) };
+
+/** Every call differs (prompt and seed), so nothing can be served from a cache. */
+let sequence = 0;
+function nextRequest(format: OutputFormat, quality: string): GenerationRequest {
+  sequence += 1;
+  return {
+    model: model as NonNullable<typeof model>,
+    prompt: PROMPTS[sequence % PROMPTS.length] ?? PROMPTS[0],
+    n: 1,
+    size: SIZE,
+    quality,
+    style: null,
+    responseFormat: 'b64_json',
+    outputFormat: format,
+    outputCompression: COMPRESSION_PCT,
+    background: 'opaque',
+    moderation: null,
+    seed: sequence,
+    user: null,
+  };
+}
+
+async function render(format: OutputFormat, quality: string): Promise<Buffer> {
+  const result = await localProvider.generate(nextRequest(format, quality), channel, ctx);
+  const image = result.images[0];
+  if (image === undefined) throw new Error('no image rendered');
+  return image.bytes;
+}
+
+/** Runs `task` for about `durationMs` after a warm-up; returns completions per second. */
+async function rate(task: () => Promise<unknown>, durationMs: number): Promise<number> {
+  for (let i = 0; i < WARM_UP_RUNS; i += 1) await task();
+  let done = 0;
+  const startMs = performance.now();
+  let elapsedMs = 0;
+  while (elapsedMs < durationMs) {
+    await task();
+    done += 1;
+    elapsedMs = performance.now() - startMs;
+  }
+  return (done * 1000) / elapsedMs;
+}
+
+export async function main(options: { cellMs?: number } = {}): Promise<BenchRow[]> {
+  const cellMs = options.cellMs ?? 2000;
+  const rows: BenchRow[] = [];
+  for (const format of FORMATS) {
+    for (const quality of QUALITIES) {
+      const rendersPerSecond = await rate(() => render(format, quality), cellMs * 0.6);
+      // The ceiling: the same pictures (one per prompt), already at full size, only encoded.
+      const samples = await Promise.all(
+        PROMPTS.map(async () => {
+          const { data, info } = await sharp(await render(format, quality)).raw().toBuffer({ resolveWithObject: true });
+          return { data, raw: { width: info.width, height: info.height, channels: info.channels } };
+        }),
+      );
+      let next = 0;
+      const encodeOne = (): Promise<Buffer> => {
+        const sample = samples[next++ % samples.length];
+        if (sample === undefined) throw new Error('no sample');
+        return withEncoder(sharp(sample.data, { raw: sample.raw }), format, COMPRESSION_PCT).toBuffer();
+      };
+      const encodesPerSecond = await rate(encodeOne, cellMs * 0.4);
+      rows.push({ format, quality, rendersPerSecond, encodesPerSecond, ratio: rendersPerSecond / encodesPerSecond });
+    }
+  }
+  printTable(rows);
+  return rows;
+}
+
+function printTable(rows: readonly BenchRow[]): void {
+  console.log(`local renderer, ${SIZE.width}x${SIZE.height}, n=1, output_compression ${COMPRESSION_PCT}`);
+  console.log('| format | quality | renders/s | encode-only/s | ratio |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const row of rows) {
+    console.log(`| ${row.format} | ${row.quality} | ${row.rendersPerSecond.toFixed(1)} | ${row.encodesPerSecond.toFixed(1)} | ${row.ratio.toFixed(2)} |`);
+  }
+}
+
+if (import.meta.main) await main();
