@@ -11,6 +11,12 @@ export interface UpstreamResponse {
 }
 
 /**
+ * The largest upstream answer read: ten 4K images as base64 JSON fit well below it, and a runaway
+ * or hostile upstream cannot make the gateway buffer without bound.
+ */
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+/**
  * One HTTP call to an upstream over the channel's pool. Connection failures, resets and truncated
  * bodies become retryable `upstream_error`s; the caller's signal (client gone, attempt timeout,
  * deadline) aborts the call and is rethrown as is, so the router can tell which one fired.
@@ -19,6 +25,7 @@ export async function callUpstream(
   channel: Channel,
   options: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; body?: string | Buffer; signal: AbortSignal },
 ): Promise<UpstreamResponse> {
+  let connected = false;
   try {
     const response = await request(options.url, {
       method: options.method,
@@ -27,12 +34,26 @@ export async function callUpstream(
       dispatcher: channel.http.dispatcher,
       signal: options.signal,
     });
-    const text = await response.body.text();
-    return { status: response.statusCode, headers: response.headers, text };
+    connected = true;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of response.body) {
+      const buffer = chunk as Buffer;
+      total += buffer.length;
+      if (total > MAX_RESPONSE_BYTES) {
+        response.body.destroy();
+        throw new GatewayError('upstream_error', `The upstream provider (${channel.provider}) answered with more than ${MAX_RESPONSE_BYTES} bytes.`, {
+          retryable: true,
+        });
+      }
+      chunks.push(buffer);
+    }
+    return { status: response.statusCode, headers: response.headers, text: Buffer.concat(chunks, total).toString('utf8') };
   } catch (err) {
     if (options.signal.aborted) throw options.signal.reason;
     if (err instanceof GatewayError) throw err;
-    throw new GatewayError('upstream_error', `Could not reach the upstream provider (${channel.provider}): ${(err as Error).message}.`, {
+    const what = connected ? 'The answer of the upstream provider' : 'The connection to the upstream provider';
+    throw new GatewayError('upstream_error', `${what} (${channel.provider}) failed: ${(err as Error).message}.`, {
       retryable: true,
       cause: err,
     });

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors.ts';
-import { retryAfterMs } from '../../routing/backoff.ts';
+import { retryAfterMs } from '../../http/retry-after.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
