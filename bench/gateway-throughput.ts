@@ -90,7 +90,7 @@ export async function main(): Promise<void> {
   }
   for (const r of results.slice(2)) console.log(`${r.name}: p50 added over the pipe ${(r.p50 - (bare?.p50 ?? 0)).toFixed(1)} ms`);
 
-  await holdOpen(dataDir);
+  if (process.env['BENCH_SKIP_HOLD'] !== '1') await holdOpen(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
 }
 

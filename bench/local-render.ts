@@ -9,6 +9,9 @@
 // renderer's own channel layout: opaque pictures are RGB, and encoding an RGBA buffer instead
 // would make the ceiling slower than the work the renderer really has to do.
 //
+// Renders and encodes alternate within each cell (see `measureCell`), so the ratio holds even
+// when something else on the machine takes CPU for a while.
+//
 //   npx node bench/local-render.ts        (about 2 s per cell, 9 cells)
 import sharp from 'sharp';
 import pino from 'pino';
@@ -93,42 +96,55 @@ async function render(format: OutputFormat, quality: string): Promise<Buffer> {
   return image.bytes;
 }
 
-/** Runs `task` for about `durationMs` after a warm-up; returns completions per second. */
-async function rate(task: () => Promise<unknown>, durationMs: number): Promise<number> {
-  for (let i = 0; i < WARM_UP_RUNS; i += 1) await task();
-  let done = 0;
-  const startMs = performance.now();
-  let elapsedMs = 0;
-  while (elapsedMs < durationMs) {
-    await task();
-    done += 1;
-    elapsedMs = performance.now() - startMs;
+/** Decoded full-size renders of one cell, one per prompt: the ceiling encodes these. */
+async function ceilingSamples(format: OutputFormat, quality: string): Promise<{ data: Buffer; raw: sharp.CreateRaw }[]> {
+  const samples = [];
+  for (let i = 0; i < PROMPTS.length; i += 1) {
+    const { data, info } = await sharp(await render(format, quality)).raw().toBuffer({ resolveWithObject: true });
+    samples.push({ data, raw: { width: info.width, height: info.height, channels: info.channels } });
   }
-  return (done * 1000) / elapsedMs;
+  return samples;
+}
+
+async function timeMs(task: () => Promise<unknown>): Promise<number> {
+  const startMs = performance.now();
+  await task();
+  return performance.now() - startMs;
+}
+
+/**
+ * One cell: renders and ceiling encodes alternate, one of each per round, so a burst of load
+ * from elsewhere on the machine slows both alike and their ratio holds.
+ */
+async function measureCell(format: OutputFormat, quality: string, cellMs: number): Promise<BenchRow> {
+  const samples = await ceilingSamples(format, quality);
+  const encodeOnly = (round: number): Promise<Buffer> => {
+    const sample = samples[round % samples.length];
+    if (sample === undefined) throw new Error('no sample');
+    return withEncoder(sharp(sample.data, { raw: sample.raw }), format, COMPRESSION_PCT).toBuffer();
+  };
+  for (let round = 0; round < WARM_UP_RUNS; round += 1) {
+    await render(format, quality);
+    await encodeOnly(round);
+  }
+  let renderMs = 0;
+  let encodeMs = 0;
+  let rounds = 0;
+  while (renderMs + encodeMs < cellMs) {
+    renderMs += await timeMs(() => render(format, quality));
+    encodeMs += await timeMs(() => encodeOnly(rounds));
+    rounds += 1;
+  }
+  const rendersPerSecond = (rounds * 1000) / renderMs;
+  const encodesPerSecond = (rounds * 1000) / encodeMs;
+  return { format, quality, rendersPerSecond, encodesPerSecond, ratio: rendersPerSecond / encodesPerSecond };
 }
 
 export async function main(options: { cellMs?: number } = {}): Promise<BenchRow[]> {
   const cellMs = options.cellMs ?? 2000;
   const rows: BenchRow[] = [];
   for (const format of FORMATS) {
-    for (const quality of QUALITIES) {
-      const rendersPerSecond = await rate(() => render(format, quality), cellMs * 0.6);
-      // The ceiling: the same pictures (one per prompt), already at full size, only encoded.
-      const samples = await Promise.all(
-        PROMPTS.map(async () => {
-          const { data, info } = await sharp(await render(format, quality)).raw().toBuffer({ resolveWithObject: true });
-          return { data, raw: { width: info.width, height: info.height, channels: info.channels } };
-        }),
-      );
-      let next = 0;
-      const encodeOne = (): Promise<Buffer> => {
-        const sample = samples[next++ % samples.length];
-        if (sample === undefined) throw new Error('no sample');
-        return withEncoder(sharp(sample.data, { raw: sample.raw }), format, COMPRESSION_PCT).toBuffer();
-      };
-      const encodesPerSecond = await rate(encodeOne, cellMs * 0.4);
-      rows.push({ format, quality, rendersPerSecond, encodesPerSecond, ratio: rendersPerSecond / encodesPerSecond });
-    }
+    for (const quality of QUALITIES) rows.push(await measureCell(format, quality, cellMs));
   }
   printTable(rows);
   return rows;

@@ -1,6 +1,7 @@
 // A fake OpenAI images upstream for the benchmark: answers every POST with one prebuilt
 // gpt-image-1 response carrying ~1.4 MB of b64_json (a 1024x1024 PNG), as fast as node can send it.
 // Run as a child process; prints its port on stdout.
+import { randomFillSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import sharp from 'sharp';
 
@@ -8,11 +9,7 @@ const WIDTH = 1024;
 const HEIGHT = 1024;
 const raw = Buffer.alloc(WIDTH * HEIGHT * 3, 0x60);
 // Noise in the top third keeps the PNG near 1 MB (so its base64 is ~1.4 MB) like a real picture.
-let state = 12345;
-for (let i = 0; i < raw.length / 3; i += 1) {
-  state = (state * 1103515245 + 12345) & 0x7fffffff;
-  raw[i] = state >> 16;
-}
+randomFillSync(raw, 0, raw.length / 3);
 const png = await sharp(raw, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
 const body = Buffer.from(
   JSON.stringify({

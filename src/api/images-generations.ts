@@ -3,6 +3,7 @@ import type { Catalog } from '../catalog/index.ts';
 import { validateGeneration } from '../contract/generation.ts';
 import { type GenerateDeps, generateImages } from '../images/generate-images.ts';
 import { requireApiKey } from './auth.ts';
+import { imagesResponseBody } from './images-response-body.ts';
 import { assertModelAllowed } from './key-policy.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
 
@@ -28,6 +29,6 @@ export function registerGenerationsRoute(app: FastifyInstance, deps: Generations
     void reply.header('x-imagegate-channel', outcome.channel);
     void reply.header('x-imagegate-attempts', String(outcome.attempts));
     void reply.header('x-imagegate-cost-usd', (outcome.costMicroUsd / 1_000_000).toFixed(6));
-    return outcome.body;
+    return reply.type('application/json; charset=utf-8').send(imagesResponseBody(outcome.body));
   });
 }

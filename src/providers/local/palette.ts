@@ -49,7 +49,7 @@ const TIME_BASES: Readonly<Record<TimeOfDay, TimeBase>> = {
       skyTop: rgb(104, 100, 168), skyMid: rgb(238, 150, 152), skyHorizon: rgb(255, 198, 130),
       sun: rgb(255, 248, 224), sunGlow: rgb(255, 184, 112), cloudLit: rgb(255, 196, 176), cloudShade: rgb(196, 128, 156),
       star: rgb(255, 240, 230), moon: rgb(250, 240, 230), mountainFar: rgb(168, 128, 160), mountainNear: rgb(92, 76, 112),
-      snowCap: rgb(255, 226, 214), water: rgb(44, 78, 124), foliage: rgb(58, 74, 70), paper: rgb(252, 246, 236),
+      snowCap: rgb(255, 226, 214), water: rgb(40, 82, 140), foliage: rgb(58, 74, 70), paper: rgb(252, 246, 236),
       paperShade: rgb(198, 184, 196), sail: rgb(252, 244, 232), hull: rgb(120, 70, 50), light: rgb(255, 214, 170),
     },
     skyMidAt: 0.5, glowStrength: 0.8, starVisibility: 0.08, landLight: 0.8, windowLitShare: 0.15,

@@ -5,7 +5,7 @@ import { paintScene } from './paint.ts';
 import { buildPalette } from './palette.ts';
 import type { Palette } from './palette.ts';
 import { imageSeed, mulberry32 } from './prng.ts';
-import { renderScale } from './quality.ts';
+import { upscaleFactor } from './quality.ts';
 import { describeScene } from './scene.ts';
 import type { Scene } from './scene.ts';
 
@@ -14,25 +14,27 @@ export interface RenderPlan {
   readonly request: GenerationRequest;
   readonly scene: Scene;
   readonly palette: Palette;
-  /** The canvas size painted before enlarging to `request.size`. */
+  /** The canvas painted, `factor` times smaller than `request.size` (rounded up). */
   readonly canvasWidth: number;
   readonly canvasHeight: number;
-  readonly detail: number;
+  readonly factor: number;
 }
 
-/** Smallest canvas side: below this the composition's shapes lose their form. */
-const MIN_CANVAS_SIDE_PX = 16;
+/** Smallest canvas side worth enlarging: below it the composition's shapes lose their form. */
+const MIN_CANVAS_SIDE_PX = 64;
 
 export function planRender(request: GenerationRequest): RenderPlan {
   const scene = describeScene(request.prompt);
-  const scale = renderScale(request.quality);
+  const { width, height } = request.size;
+  let factor = upscaleFactor(request.quality);
+  while (factor > 1 && Math.min(width, height) / factor < MIN_CANVAS_SIDE_PX) factor /= 2;
   return {
     request,
     scene,
     palette: buildPalette(scene, request.style),
-    canvasWidth: Math.max(MIN_CANVAS_SIDE_PX, Math.round(request.size.width * scale)),
-    canvasHeight: Math.max(MIN_CANVAS_SIDE_PX, Math.round(request.size.height * scale)),
-    detail: scale,
+    canvasWidth: Math.ceil(width / factor),
+    canvasHeight: Math.ceil(height / factor),
+    factor,
   };
 }
 
@@ -51,8 +53,8 @@ export function renderImage(plan: RenderPlan, index: number): Promise<Buffer> {
     palette: plan.palette,
     layout: createLayout(scene, mulberry32(seed)),
     seed,
-    detail: plan.detail,
+    detail: 1 / plan.factor,
     transparentSky: request.background === 'transparent' && request.outputFormat !== 'jpeg',
   });
-  return encodeCanvas(canvas, request.size, request.outputFormat, request.outputCompression);
+  return encodeCanvas(canvas, plan.factor, request.size, request.outputFormat, request.outputCompression);
 }

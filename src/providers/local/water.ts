@@ -62,7 +62,7 @@ export function paintWater(frame: Frame, random: Random): void {
     // Distance from the viewer, so the pattern is in perspective.
     const z = 1 / (t + 0.04);
     const push = pushAmplitude * (0.3 + t);
-    const reflectivity = 0.88 - 0.5 * t;
+    const reflectivity = 0.9 - 0.62 * t;
     const band = 1 + bandDepth * Math.sin(z * 3.1 + phase1) * (0.6 + 0.4 * Math.sin(z * 0.7 + phase2));
     // The glitter path: each ripple crest facing the sun is one horizontal bar of light, its
     // length and position varying from crest to crest, the bars thicker towards the viewer.

@@ -1,6 +1,7 @@
 import { formatSize, parseSize, type ImageUsage } from '../../catalog/index.ts';
 import type { GenerationRequest } from '../../contract/generation-request.ts';
 import { decodeBase64Image, parseJson } from '../shared/call-upstream.ts';
+import { parseLiftingBase64, restoreBase64 } from '../shared/lift-base64.ts';
 import { contentPolicyError, errorForStatus, malformedResponse } from '../shared/upstream-errors.ts';
 import type { UpstreamResponse } from '../shared/call-upstream.ts';
 import type { CallContext, Channel, ProviderImage, ProviderResult } from '../types.ts';
@@ -62,13 +63,17 @@ export async function readImagesResponse(
     throw error;
   }
   ctx.logger.debug({ requestId: ctx.requestId, channel: channel.id, upstreamRequestId }, 'upstream answered');
-  const json = parseJson(provider, response.text);
-  if (typeof json !== 'object' || json === null || !Array.isArray((json as { data?: unknown }).data)) {
-    throw malformedResponse(provider, "no 'data' array");
+  const lifted = parseLiftingBase64(response.body);
+  const answer = dataOf(provider, lifted === null ? parseJson(provider, response.text) : lifted.json);
+  const liftedValues = lifted?.base64 ?? [];
+  const used = new Set<number>();
+  const items = answer.data.map((item) => ({ ...item, b64_json: restoreBase64(item.b64_json, liftedValues, used) }));
+  if (used.size !== liftedValues.length) {
+    // A lifted value was not an image of `data` (the marker sat somewhere else): parse it all.
+    return readImagesResponse(provider, { ...response, body: Buffer.alloc(0) }, channel, ctx);
   }
-  const answer = json as { data: WireImage[]; usage?: unknown; size?: unknown };
   const images: ProviderImage[] = [];
-  for (const item of answer.data) {
+  for (const item of items) {
     // Azure adds content_filter_results to each item; anything but the image fields is ignored.
     const revised = typeof item.revised_prompt === 'string' ? { revisedPrompt: item.revised_prompt } : {};
     if (typeof item.b64_json === 'string') {
@@ -84,6 +89,13 @@ export async function readImagesResponse(
   const usage = readUsage(answer.usage);
   const size = typeof answer.size === 'string' ? parseSize(answer.size) : null;
   return { images, ...(usage === undefined ? {} : { usage }), ...(size === null ? {} : { deliveredSize: size }) };
+}
+
+function dataOf(provider: string, json: unknown): { data: WireImage[]; usage?: unknown; size?: unknown } {
+  if (typeof json !== 'object' || json === null || !Array.isArray((json as { data?: unknown }).data)) {
+    throw malformedResponse(provider, "no 'data' array");
+  }
+  return json as { data: WireImage[]; usage?: unknown; size?: unknown };
 }
 
 function readUsage(raw: unknown): ImageUsage | undefined {

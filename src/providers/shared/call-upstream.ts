@@ -6,8 +6,23 @@ import { malformedResponse } from './upstream-errors.ts';
 export interface UpstreamResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The body as text (JSON answers are parsed by the adapter, once). */
+  /** The raw body (OpenAI-shaped answers lift their base64 out of it without decoding it). */
+  readonly body: Buffer;
+  /** The body as UTF-8 text, decoded on first use. */
   readonly text: string;
+}
+
+function upstreamResponse(status: number, headers: UpstreamResponse['headers'], body: Buffer): UpstreamResponse {
+  let text: string | undefined;
+  return {
+    status,
+    headers,
+    body,
+    get text(): string {
+      text ??= body.toString('utf8');
+      return text;
+    },
+  };
 }
 
 /**
@@ -48,7 +63,7 @@ export async function callUpstream(
       }
       chunks.push(buffer);
     }
-    return { status: response.statusCode, headers: response.headers, text: Buffer.concat(chunks, total).toString('utf8') };
+    return upstreamResponse(response.statusCode, response.headers, Buffer.concat(chunks, total));
   } catch (err) {
     if (options.signal.aborted) throw options.signal.reason;
     if (err instanceof GatewayError) throw err;
