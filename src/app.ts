@@ -16,6 +16,7 @@ import type { Catalog } from './catalog/index.ts';
 import type { ImagesRepo } from './db/images-repo.ts';
 import type { KeysRepo } from './db/keys-repo.ts';
 import type { Ledger } from './ledger/ledger.ts';
+import type { Limits } from './limits/index.ts';
 import type { Database } from './db/schema.ts';
 import { GatewayError, renderError } from './errors.ts';
 import type { Router } from './routing/router.ts';
@@ -33,6 +34,7 @@ export interface Deps {
   readonly keys: KeysRepo;
   readonly images: ImagesRepo;
   readonly ledger: Ledger;
+  readonly limits: Limits;
   readonly blobs: BlobStore;
   readonly signer: UrlSigner;
   readonly defaultModel: string;
@@ -148,6 +150,9 @@ export function buildApp(deps: Deps): App {
     registerGenerationsRoute(v1, {
       catalog: deps.catalog,
       defaultModel: deps.defaultModel,
+      limits: deps.limits,
+      leaseMs: deps.holdTtlMs,
+      idempotency: { store: deps.limits.idempotency, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now, inProgressTtlMs: deps.holdTtlMs },
       generate: {
         router: deps.router,
         ledger: deps.ledger,

@@ -106,6 +106,12 @@ const ConfigSchema = z.strictObject({
       cooldownMs: z.coerce.number().int().min(100).default(30_000),
     }).prefault({}),
   }).prefault({}),
+  redis: z.strictObject({
+    /** `redis://…` moves rate limits, concurrency leases and idempotency records to Redis. */
+    url: z.string().regex(/^rediss?:\/\//, "must start with 'redis://' or 'rediss://'").optional(),
+    /** Prefix of every key, so several gateways (or tests) can share one Redis. */
+    keyPrefix: z.string().min(1).default('imagegate:'),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
@@ -129,6 +135,8 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string]; sec
   { env: 'IMAGEGATE_SQLITE_PATH', path: ['database', 'sqlitePath'] },
   { env: 'DATABASE_URL', path: ['database', 'url'], secret: true },
   { env: 'IMAGEGATE_DB_POOL_SIZE', path: ['database', 'poolSize'] },
+  { env: 'REDIS_URL', path: ['redis', 'url'], secret: true },
+  { env: 'IMAGEGATE_REDIS_PREFIX', path: ['redis', 'keyPrefix'] },
   { env: 'IMAGEGATE_LOG_LEVEL', path: ['log', 'level'] },
 ];
 

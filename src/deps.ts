@@ -9,6 +9,7 @@ import { ImagesRepo } from './db/images-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { Ledger } from './ledger/ledger.ts';
+import { createLimits } from './limits/index.ts';
 import { PROVIDERS } from './providers/registry.ts';
 import { buildChannels } from './routing/build-channels.ts';
 import { Router } from './routing/router.ts';
@@ -43,6 +44,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     keys: new KeysRepo(db),
     images: new ImagesRepo(db),
     ledger: new Ledger(db, dialect),
+    limits: createLimits(config.redis.url, config.redis.keyPrefix, { onRedisError: (err) => logger.error({ err: err.message }, 'redis connection error') }),
     // A request ends by its deadline; a hold older than twice that belongs to a dead process.
     holdTtlMs: config.routing.deadlineMs * 2 + 60_000,
     blobs: new FsBlobStore(path.join(config.storage.dataDir, 'images')),

@@ -54,6 +54,7 @@ export async function serve(config: Config): Promise<void> {
     forced.unref();
     await app.close();
     await deps.closeUpstreams();
+    await deps.limits.close();
     await deps.db.destroy();
     logger.info('stopped');
   };

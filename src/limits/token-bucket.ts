@@ -43,20 +43,26 @@ export function take(available: number, cost: number, rule: RateRule): { allowed
 
 /** The caller-facing numbers for a bucket left with `tokensAfter` tokens. */
 export function toDecision(allowed: boolean, tokensAfter: number, cost: number, rule: RateRule): RateDecision {
-  const tokensPerMs = rule.limit / rule.windowMs;
-  const missingForFull = rule.limit - tokensAfter;
   let retryAfterMs = 0;
-  if (!allowed) retryAfterMs = cost > rule.limit ? rule.windowMs : Math.max(1, Math.ceil((cost - tokensAfter) / tokensPerMs));
+  if (!allowed) retryAfterMs = cost > rule.limit ? rule.windowMs : Math.max(1, msToRefill(cost - tokensAfter, rule));
   return {
     allowed,
     limit: rule.limit,
     remaining: Math.floor(tokensAfter + TOKEN_EPSILON),
-    resetMs: missingForFull <= TOKEN_EPSILON ? 0 : Math.ceil(missingForFull / tokensPerMs),
+    resetMs: msToRefill(rule.limit - tokensAfter, rule),
     retryAfterMs,
   };
 }
 
+/**
+ * Whole milliseconds until `tokens` more have refilled. The shortfall `take` forgives is forgiven
+ * here too, so waiting exactly this long always lets the same `cost` through.
+ */
+function msToRefill(tokens: number, rule: RateRule): number {
+  return Math.max(0, Math.ceil(((tokens - TOKEN_EPSILON) * rule.windowMs) / rule.limit));
+}
+
 /** When a bucket holding `tokens` will be full again; a full bucket is the same as no bucket. */
-export function fullAtMs(tokens: number, rule: RateRule, nowMs: number): number {
+export function fullAgainAtMs(tokens: number, rule: RateRule, nowMs: number): number {
   return nowMs + ((rule.limit - tokens) * rule.windowMs) / rule.limit;
 }
