@@ -21,6 +21,7 @@ import type { Database } from './db/schema.ts';
 import { GatewayError, renderError } from './errors.ts';
 import type { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
+import type { LinkSigner } from './storage/link-signer.ts';
 import type { UrlSigner } from './storage/url-signer.ts';
 
 /** Everything the HTTP app needs, built by `main.ts` (or a test) from the config. */
@@ -28,15 +29,18 @@ export interface Deps {
   readonly logger: Logger;
   readonly catalog: Catalog;
   readonly router: Router;
-  /** Closes upstream connection pools (at shutdown). */
-  readonly closeUpstreams: () => Promise<void>;
+  /** Closes upstream pools, Redis, S3 clients and the database (at shutdown, after the server). */
+  readonly closeBackends: () => Promise<void>;
   readonly db: Kysely<Database>;
   readonly keys: KeysRepo;
   readonly images: ImagesRepo;
   readonly ledger: Ledger;
   readonly limits: Limits;
   readonly blobs: BlobStore;
+  /** Signs and checks the gateway's own `/files` links. */
   readonly signer: UrlSigner;
+  /** Makes the links of `url` answers (the gateway's own, or presigned S3 links). */
+  readonly links: LinkSigner;
   readonly defaultModel: string;
   readonly maxBodyBytes: number;
   readonly urlTtlSeconds: number;
@@ -159,7 +163,7 @@ export function buildApp(deps: Deps): App {
         holdTtlMs: deps.holdTtlMs,
         blobs: deps.blobs,
         images: deps.images,
-        signer: deps.signer,
+        links: deps.links,
         urlTtlSeconds: deps.urlTtlSeconds,
         retentionSeconds: deps.retentionSeconds,
         now: deps.now,

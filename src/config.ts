@@ -9,6 +9,11 @@ import { z } from 'zod';
  * `*_FILE` variables read a secret from a file (Docker/Kubernetes secrets). Nothing else in the
  * code reads `process.env`.
  */
+/** A boolean from YAML or from an environment variable's text (`true`/`false`/`1`/`0`). */
+function envBoolean() {
+  return z.union([z.boolean(), z.enum(['true', 'false', '1', '0']).transform((text) => text === 'true' || text === '1')]);
+}
+
 /** One upstream endpoint. `apiKey` may also come from a file or a named environment variable. */
 function ChannelSchema() {
   return z
@@ -73,6 +78,26 @@ const ConfigSchema = z.strictObject({
     sweepIntervalSeconds: z.coerce.number().int().min(1).default(300),
     /** HMAC secret for signed URLs; generated under dataDir on first start when not set. */
     signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** An S3-compatible bucket instead of the local disk (scaled mode). */
+    s3: z
+      .strictObject({
+        bucket: z.string().min(1),
+        region: z.string().min(1).default('us-east-1'),
+        /** For MinIO, R2 and other S3-compatible stores; unset means AWS. */
+        endpoint: z.url({ protocol: /^https?$/ }).optional(),
+        forcePathStyle: envBoolean().default(false),
+        accessKeyId: z.string().min(1).optional(),
+        secretAccessKey: z.string().min(1).optional(),
+        prefix: z.string().optional(),
+        /**
+         * true: `url` answers are presigned links straight to the bucket. false: links to this
+         * gateway's /files route (signed with signingSecret), which reads from the bucket.
+         */
+        presignedLinks: envBoolean().default(true),
+        /** Host clients reach the bucket at, when it differs from `endpoint`. */
+        publicEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .optional(),
   }).prefault({}),
   database: z.strictObject({
     /** `postgres://…` switches to PostgreSQL (scaled mode); unset means the embedded SQLite file. */
@@ -86,7 +111,7 @@ const ConfigSchema = z.strictObject({
   prices: z.record(z.string(), PriceRuleSchema()).default({}),
   routing: z.strictObject({
     /** Once channels exist, whether a model without one is served by the local renderer. */
-    fallbackToLocal: z.boolean().default(false),
+    fallbackToLocal: envBoolean().default(false),
     /** One deadline for a whole request, every retry and fallback included. */
     deadlineMs: z.coerce.number().int().min(1000).default(180_000),
     /** Upstream calls per request part at the most, over all channels. */
@@ -120,7 +145,7 @@ const ConfigSchema = z.strictObject({
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Environment variable → config path. `<NAME>_FILE` is accepted for every entry marked secret. */
-const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string]; secret?: boolean }> = [
+const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | readonly [string, string, string]; secret?: boolean }> = [
   { env: 'IMAGEGATE_HOST', path: ['server', 'host'] },
   { env: 'IMAGEGATE_PORT', path: ['server', 'port'] },
   { env: 'IMAGEGATE_PUBLIC_BASE_URL', path: ['server', 'publicBaseUrl'] },
@@ -133,6 +158,15 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string]; sec
   { env: 'IMAGEGATE_SWEEP_INTERVAL_SECONDS', path: ['storage', 'sweepIntervalSeconds'] },
   { env: 'IMAGEGATE_SIGNING_SECRET', path: ['storage', 'signingSecret'], secret: true },
   { env: 'IMAGEGATE_SQLITE_PATH', path: ['database', 'sqlitePath'] },
+  { env: 'IMAGEGATE_S3_BUCKET', path: ['storage', 's3', 'bucket'] },
+  { env: 'IMAGEGATE_S3_REGION', path: ['storage', 's3', 'region'] },
+  { env: 'IMAGEGATE_S3_ENDPOINT', path: ['storage', 's3', 'endpoint'] },
+  { env: 'IMAGEGATE_S3_FORCE_PATH_STYLE', path: ['storage', 's3', 'forcePathStyle'] },
+  { env: 'IMAGEGATE_S3_ACCESS_KEY_ID', path: ['storage', 's3', 'accessKeyId'] },
+  { env: 'IMAGEGATE_S3_SECRET_ACCESS_KEY', path: ['storage', 's3', 'secretAccessKey'], secret: true },
+  { env: 'IMAGEGATE_S3_PREFIX', path: ['storage', 's3', 'prefix'] },
+  { env: 'IMAGEGATE_S3_PRESIGNED_LINKS', path: ['storage', 's3', 'presignedLinks'] },
+  { env: 'IMAGEGATE_S3_PUBLIC_ENDPOINT', path: ['storage', 's3', 'publicEndpoint'] },
   { env: 'DATABASE_URL', path: ['database', 'url'], secret: true },
   { env: 'IMAGEGATE_DB_POOL_SIZE', path: ['database', 'poolSize'] },
   { env: 'REDIS_URL', path: ['redis', 'url'], secret: true },
@@ -152,10 +186,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   for (const entry of ENV_MAP) {
     const value = readEnv(env, entry.env, entry.secret === true);
     if (value === undefined) continue;
-    const [section, key] = entry.path;
-    const target = (raw[section] ??= {});
-    if (!isRecord(target)) throw new ConfigError(`config: '${section}' must be a mapping`);
-    target[key] = value;
+    let target: Record<string, unknown> = raw;
+    for (const part of entry.path.slice(0, -1)) {
+      const next = (target[part] ??= {});
+      if (!isRecord(next)) throw new ConfigError(`config: '${part}' must be a mapping`);
+      target = next;
+    }
+    target[entry.path[entry.path.length - 1] ?? ''] = value;
   }
   const channelsJson = env['IMAGEGATE_CHANNELS'];
   if (channelsJson !== undefined && channelsJson !== '') {

@@ -13,7 +13,11 @@ import { createLimits } from './limits/index.ts';
 import { PROVIDERS } from './providers/registry.ts';
 import { buildChannels } from './routing/build-channels.ts';
 import { Router } from './routing/router.ts';
+import type { BlobStore } from './storage/blob-store.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
+import type { LinkSigner } from './storage/link-signer.ts';
+import { S3BlobStore } from './storage/s3-blob-store.ts';
+import { S3UrlSigner } from './storage/s3-url-signer.ts';
 import { loadOrCreateSigningSecret } from './storage/secret.ts';
 import { UrlSigner } from './storage/url-signer.ts';
 
@@ -35,24 +39,60 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   }
   const built = buildChannels(config.channels, PROVIDERS, catalog, config.routing);
   const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger });
+  const limits = createLimits(config.redis.url, config.redis.keyPrefix, {
+    onRedisError: (err) => logger.error({ err: err.message }, 'redis connection error'),
+  });
+  const signer = new UrlSigner(secret, publicBaseUrl(config, listeningPort));
+  const storage = createStorage(config, signer);
   return {
     logger,
     catalog,
     router,
-    closeUpstreams: built.close,
+    closeBackends: async () => {
+      await built.close();
+      await limits.close();
+      storage.close();
+      await db.destroy();
+    },
     db,
     keys: new KeysRepo(db),
     images: new ImagesRepo(db),
     ledger: new Ledger(db, dialect),
-    limits: createLimits(config.redis.url, config.redis.keyPrefix, { onRedisError: (err) => logger.error({ err: err.message }, 'redis connection error') }),
+    limits,
     // A request ends by its deadline; a hold older than twice that belongs to a dead process.
     holdTtlMs: config.routing.deadlineMs * 2 + 60_000,
-    blobs: new FsBlobStore(path.join(config.storage.dataDir, 'images')),
-    signer: new UrlSigner(secret, publicBaseUrl(config, listeningPort)),
+    blobs: storage.blobs,
+    signer,
+    links: storage.links,
     defaultModel: config.server.defaultModel,
     maxBodyBytes: config.server.maxBodyBytes,
     urlTtlSeconds: config.storage.urlTtlSeconds,
     retentionSeconds: Math.max(config.storage.retentionSeconds, config.storage.urlTtlSeconds),
     now: Date.now,
+  };
+}
+
+/** Local disk with the gateway's own links, or an S3 bucket with presigned (or gateway) links. */
+function createStorage(config: Config, signer: UrlSigner): { blobs: BlobStore; links: LinkSigner; close: () => void } {
+  const s3 = config.storage.s3;
+  if (s3 === undefined) return { blobs: new FsBlobStore(path.join(config.storage.dataDir, 'images')), links: signer, close: () => {} };
+  const options = {
+    bucket: s3.bucket,
+    region: s3.region,
+    forcePathStyle: s3.forcePathStyle,
+    ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
+    ...(s3.accessKeyId === undefined ? {} : { accessKeyId: s3.accessKeyId }),
+    ...(s3.secretAccessKey === undefined ? {} : { secretAccessKey: s3.secretAccessKey }),
+    ...(s3.prefix === undefined ? {} : { prefix: s3.prefix }),
+  };
+  const blobs = new S3BlobStore(options);
+  const presigner = s3.presignedLinks ? new S3UrlSigner({ ...options, ...(s3.publicEndpoint === undefined ? {} : { publicEndpoint: s3.publicEndpoint }) }) : null;
+  return {
+    blobs,
+    links: presigner ?? signer,
+    close: () => {
+      blobs.close();
+      presigner?.close();
+    },
   };
 }

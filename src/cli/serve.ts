@@ -53,9 +53,7 @@ export async function serve(config: Config): Promise<void> {
     }, config.server.shutdownGraceMs);
     forced.unref();
     await app.close();
-    await deps.closeUpstreams();
-    await deps.limits.close();
-    await deps.db.destroy();
+    await deps.closeBackends();
     logger.info('stopped');
   };
   process.once('SIGTERM', (signal) => void stop(signal));

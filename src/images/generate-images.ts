@@ -10,7 +10,7 @@ import { normalizeImage } from '../media/normalize.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { contentKey } from '../storage/content-key.ts';
-import type { UrlSigner } from '../storage/url-signer.ts';
+import type { LinkSigner } from '../storage/link-signer.ts';
 import type { ImageData, ImagesResponse } from './images-response.ts';
 
 export interface GenerateDeps {
@@ -20,7 +20,7 @@ export interface GenerateDeps {
   readonly holdTtlMs: number;
   readonly blobs: BlobStore;
   readonly images: ImagesRepo;
-  readonly signer: UrlSigner;
+  readonly links: LinkSigner;
   readonly urlTtlSeconds: number;
   readonly retentionSeconds: number;
   readonly now: () => number;
@@ -101,17 +101,17 @@ async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: Gene
   await deps.images.insertMany(rows);
 
   const urlExpiresAtSeconds = Math.floor(nowMs / 1000) + Math.min(deps.urlTtlSeconds, deps.retentionSeconds);
-  const data: ImageData[] = normalized.map((image, index) => {
+  const data: ImageData[] = await Promise.all(normalized.map(async (image, index) => {
     const revised = request.model.revisesPrompt ? (result.images[index]?.revisedPrompt ?? request.prompt) : undefined;
     const revisedField = revised === undefined ? {} : { revised_prompt: revised };
     const row = rows[index];
     if (request.responseFormat === 'url' && row !== undefined) {
-      return { url: deps.signer.sign(row.blob_key, urlExpiresAtSeconds), ...revisedField };
+      return { url: await deps.links.sign(row.blob_key, urlExpiresAtSeconds), ...revisedField };
     }
     const original = result.images[index];
     const base64 = original?.base64 !== undefined && original.bytes === image.bytes ? original.base64 : image.bytes.toString('base64');
     return { b64_json: base64, ...revisedField };
-  });
+  }));
 
   const usage = request.model.tokens === null ? null : (result.usage ?? computeUsage(request.model, request.quality, size, request.n, request.prompt));
   const body: ImagesResponse = { created: Math.floor(nowMs / 1000), data };

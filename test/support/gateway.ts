@@ -48,9 +48,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     },
     close: async () => {
       await app.close();
-      await deps.closeUpstreams();
-      await deps.limits.close();
-      await deps.db.destroy();
+      await deps.closeBackends();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
