@@ -4,11 +4,14 @@ import { MODELS } from '../../src/catalog/index.ts';
 import { alphaCounts, decode, fetchImage } from '../support/images.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 
-/** End to end over a real socket with the official `openai` client, as a user would call it. */
-describe('POST /v1/images/generations with the openai client', () => {
+/**
+ * End to end over a real socket with the official `openai` client, as a user would call it, on
+ * the embedded backends and on the scaled ones (PostgreSQL, Redis, S3 with presigned links).
+ */
+for (const mode of ['embedded', 'scaled'] as const) describe(`POST /v1/images/generations with the openai client (${mode})`, () => {
   let gateway: TestGateway;
   before(async () => {
-    gateway = await startGateway();
+    gateway = await startGateway({}, mode);
   });
   after(async () => {
     await gateway.close();
@@ -25,7 +28,8 @@ describe('POST /v1/images/generations with the openai client', () => {
     assert.equal(data.data?.length, 1);
     const [image] = data.data ?? [];
     assert.ok(image?.url !== undefined);
-    assert.match(image.url, /^http:\/\/127\.0\.0\.1:\d+\/files\/\d{8}\/[0-9a-f]{32}\.png\?expires=\d+&sig=/);
+    if (mode === 'embedded') assert.match(image.url, /^http:\/\/127\.0\.0\.1:\d+\/files\/\d{8}\/[0-9a-f]{32}\.png\?expires=\d+&sig=/);
+    else assert.match(image.url, /X-Amz-Signature=/);
     assert.equal(image.b64_json, undefined);
     assert.ok((image.revised_prompt ?? '').length > 0);
     const decoded = await fetchImage(image.url);

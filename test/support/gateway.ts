@@ -1,12 +1,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { buildApp, type App, type Deps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDeps } from '../../src/deps.ts';
 import { createLogger } from '../../src/log.ts';
+import { createTestDatabase } from './databases.ts';
+import { startS3Server } from './s3-server.ts';
 
 export interface TestGateway {
   readonly baseUrl: string;
@@ -25,8 +29,10 @@ export interface TestGateway {
  * A real gateway on 127.0.0.1 with a fresh data folder and one API key, built from the same
  * config loader and dependency wiring as `imagegate serve`.
  */
-export async function startGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startGateway(env: Record<string, string> = {}, mode: 'embedded' | 'scaled' = 'embedded'): Promise<TestGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagegate-test-'));
+  const scaled = mode === 'scaled' ? await scaledBackends() : null;
+  if (scaled !== null) Object.assign(env, scaled.env);
   const config = loadConfig({ IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_LOG_LEVEL: 'silent', ...env }, dataDir);
   const logger = createLogger(config.log.level);
   const port = await freePort();
@@ -49,6 +55,7 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Te
     close: async () => {
       await app.close();
       await deps.closeBackends();
+      await scaled?.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -64,4 +71,33 @@ async function freePort(): Promise<number> {
       server.close(() => (address !== null && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** A fresh PostgreSQL database, a Redis key prefix and an S3 bucket: the scaled column of DESIGN.md. */
+async function scaledBackends(): Promise<{ env: Record<string, string>; close: () => Promise<void> }> {
+  const database = await createTestDatabase('postgres');
+  const s3 = await startS3Server();
+  const prefix = `imagegate-test:${randomBytes(6).toString('hex')}:`;
+  const redisUrl = process.env['IMAGEGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
+  return {
+    env: {
+      DATABASE_URL: database.url ?? '',
+      REDIS_URL: redisUrl,
+      IMAGEGATE_REDIS_PREFIX: prefix,
+      IMAGEGATE_S3_BUCKET: s3.bucket,
+      IMAGEGATE_S3_REGION: s3.region,
+      IMAGEGATE_S3_ENDPOINT: s3.endpoint,
+      IMAGEGATE_S3_FORCE_PATH_STYLE: 'true',
+      IMAGEGATE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+      IMAGEGATE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    },
+    close: async () => {
+      await database.drop();
+      await s3.close();
+      const redis = new Redis(redisUrl);
+      const stale = await redis.keys(`${prefix}*`);
+      if (stale.length > 0) await redis.del(...stale);
+      await redis.quit();
+    },
+  };
 }
