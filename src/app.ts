@@ -10,6 +10,7 @@ import { registerFileRoutes } from './api/files.ts';
 import { registerUsageRoute } from './api/usage.ts';
 import { authHook } from './api/auth.ts';
 import { registerHealthRoute } from './api/health.ts';
+import { registerHistoryRoutes } from './api/images-history.ts';
 import { registerGenerationsRoute } from './api/images-generations.ts';
 import { registerModelsRoutes } from './api/models.ts';
 import type { Catalog } from './catalog/index.ts';
@@ -150,6 +151,7 @@ export function buildApp(deps: Deps): App {
   void app.register(async (v1) => {
     v1.addHook('onRequest', authHook(deps.keys, 'user', deps.now));
     registerUsageRoute(v1, { db: deps.db, now: deps.now });
+    registerHistoryRoutes(v1, { images: deps.images, links: deps.links, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now });
     registerModelsRoutes(v1, { catalog: deps.catalog, router: deps.router, createdSeconds: CATALOG_CREATED_SECONDS });
     registerGenerationsRoute(v1, {
       catalog: deps.catalog,

@@ -31,6 +31,34 @@ export class ImagesRepo {
     await this.#db.deleteFrom('images').where('id', 'in', [...ids]).execute();
   }
 
+  /** One of a key's live images (never another key's). */
+  async getOwned(apiKeyId: string, id: string, nowMs: number): Promise<ImageRow | undefined> {
+    return this.#db
+      .selectFrom('images')
+      .selectAll()
+      .where('id', '=', id)
+      .where('api_key_id', '=', apiKeyId)
+      .where('expires_at_ms', '>', nowMs)
+      .executeTakeFirst();
+  }
+
+  /** A key's live images, newest first, `limit` at a time after the image `afterId` (cursor). */
+  async listOwned(apiKeyId: string, nowMs: number, limit: number, afterId: string | undefined): Promise<ImageRow[]> {
+    let query = this.#db
+      .selectFrom('images')
+      .selectAll()
+      .where('api_key_id', '=', apiKeyId)
+      .where('expires_at_ms', '>', nowMs)
+      .orderBy('seq', 'desc')
+      .limit(limit);
+    if (afterId !== undefined) {
+      const cursor = await this.#db.selectFrom('images').select('seq').where('id', '=', afterId).where('api_key_id', '=', apiKeyId).executeTakeFirst();
+      if (cursor === undefined) return [];
+      query = query.where('seq', '<', cursor.seq);
+    }
+    return query.execute();
+  }
+
   /** Whether any live record still points at a blob (identical images share one blob). */
   async blobInUse(blobKey: string): Promise<boolean> {
     const row = await this.#db.selectFrom('images').select('id').where('blob_key', '=', blobKey).limit(1).executeTakeFirst();
