@@ -11,11 +11,15 @@ import { registerUsageRoute } from './api/usage.ts';
 import { authHook } from './api/auth.ts';
 import { registerHealthRoute } from './api/health.ts';
 import { registerHistoryRoutes } from './api/images-history.ts';
+import { registerJobRoutes } from './api/images-jobs.ts';
 import { registerGenerationsRoute } from './api/images-generations.ts';
 import { registerModelsRoutes } from './api/models.ts';
 import type { Catalog } from './catalog/index.ts';
 import type { ImagesRepo } from './db/images-repo.ts';
+import type { JobsRepo } from './db/jobs-repo.ts';
 import type { KeysRepo } from './db/keys-repo.ts';
+import type { GenerateDeps } from './images/generate-images.ts';
+import type { JobRunner } from './images/job-runner.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import type { Limits } from './limits/index.ts';
 import type { Database } from './db/schema.ts';
@@ -37,6 +41,11 @@ export interface Deps {
   readonly images: ImagesRepo;
   readonly ledger: Ledger;
   readonly limits: Limits;
+  readonly jobs: JobsRepo;
+  /** Runs async jobs in the background; started by `serve` (and tests), stopped at shutdown. */
+  readonly jobRunner: JobRunner;
+  /** The generation path's own dependencies, shared by the route and the job runner. */
+  readonly generate: GenerateDeps;
   readonly blobs: BlobStore;
   /** Signs and checks the gateway's own `/files` links. */
   readonly signer: UrlSigner;
@@ -153,23 +162,16 @@ export function buildApp(deps: Deps): App {
     registerUsageRoute(v1, { db: deps.db, now: deps.now });
     registerHistoryRoutes(v1, { images: deps.images, links: deps.links, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now });
     registerModelsRoutes(v1, { catalog: deps.catalog, router: deps.router, createdSeconds: CATALOG_CREATED_SECONDS });
+    const jobs = { jobs: deps.jobs, catalog: deps.catalog, defaultModel: deps.defaultModel, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now };
+    registerJobRoutes(v1, jobs);
     registerGenerationsRoute(v1, {
       catalog: deps.catalog,
       defaultModel: deps.defaultModel,
       limits: deps.limits,
       leaseMs: deps.holdTtlMs,
       idempotency: { store: deps.limits.idempotency, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now, inProgressTtlMs: deps.holdTtlMs },
-      generate: {
-        router: deps.router,
-        ledger: deps.ledger,
-        holdTtlMs: deps.holdTtlMs,
-        blobs: deps.blobs,
-        images: deps.images,
-        links: deps.links,
-        urlTtlSeconds: deps.urlTtlSeconds,
-        retentionSeconds: deps.retentionSeconds,
-        now: deps.now,
-      },
+      jobs,
+      generate: deps.generate,
     });
   });
 

@@ -131,6 +131,22 @@ const ConfigSchema = z.strictObject({
       cooldownMs: z.coerce.number().int().min(100).default(30_000),
     }).prefault({}),
   }).prefault({}),
+  jobs: z.strictObject({
+    pollIntervalMs: z.coerce.number().int().min(10).default(500),
+    /** A job's claim; renewed while it runs, so only a dead worker's job is taken over. */
+    leaseMs: z.coerce.number().int().min(100).default(30_000),
+    /** Async jobs one process runs at once. */
+    maxParallel: z.coerce.number().int().min(1).default(4),
+  }).prefault({}),
+  webhooks: z.strictObject({
+    /** HMAC key for `x-imagegate-signature`; share it with clients. Derived from the signing secret when unset. */
+    secret: z.string().min(16).optional(),
+    /** Allow webhook targets on private addresses (on-premise receivers, tests). */
+    allowPrivate: envBoolean().default(false),
+    attempts: z.coerce.number().int().min(1).max(10).default(4),
+    firstDelayMs: z.coerce.number().int().min(1).default(1000),
+    timeoutMs: z.coerce.number().int().min(100).default(10_000),
+  }).prefault({}),
   redis: z.strictObject({
     /** `redis://…` moves rate limits, concurrency leases and idempotency records to Redis. */
     url: z.string().regex(/^rediss?:\/\//, "must start with 'redis://' or 'rediss://'").optional(),
@@ -170,6 +186,11 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | re
   { env: 'DATABASE_URL', path: ['database', 'url'], secret: true },
   { env: 'IMAGEGATE_DB_POOL_SIZE', path: ['database', 'poolSize'] },
   { env: 'REDIS_URL', path: ['redis', 'url'], secret: true },
+  { env: 'IMAGEGATE_JOB_POLL_INTERVAL_MS', path: ['jobs', 'pollIntervalMs'] },
+  { env: 'IMAGEGATE_JOB_LEASE_MS', path: ['jobs', 'leaseMs'] },
+  { env: 'IMAGEGATE_WEBHOOK_SECRET', path: ['webhooks', 'secret'], secret: true },
+  { env: 'IMAGEGATE_WEBHOOK_ALLOW_PRIVATE', path: ['webhooks', 'allowPrivate'] },
+  { env: 'IMAGEGATE_WEBHOOK_FIRST_DELAY_MS', path: ['webhooks', 'firstDelayMs'] },
   { env: 'IMAGEGATE_REDIS_PREFIX', path: ['redis', 'keyPrefix'] },
   { env: 'IMAGEGATE_LOG_LEVEL', path: ['log', 'level'] },
 ];

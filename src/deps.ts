@@ -1,13 +1,20 @@
+import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { Agent } from 'undici';
 import type { Deps } from './app.ts';
 import { Catalog, MODELS } from './catalog/index.ts';
 import { type Config, ConfigError, publicBaseUrl, sqlitePath } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { ImagesRepo } from './db/images-repo.ts';
+import { JobsRepo } from './db/jobs-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
+import { createGuardedAgent } from './http/guarded-agent.ts';
+import type { GenerateDeps } from './images/generate-images.ts';
+import { JobRunner } from './images/job-runner.ts';
+import { WebhookSender } from './images/webhook-sender.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLimits } from './limits/index.ts';
 import { PROVIDERS } from './providers/registry.ts';
@@ -44,30 +51,76 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   });
   const signer = new UrlSigner(secret, publicBaseUrl(config, listeningPort));
   const storage = createStorage(config, signer);
+  const keys = new KeysRepo(db);
+  const images = new ImagesRepo(db);
+  const ledger = new Ledger(db, dialect);
+  const jobs = new JobsRepo(db, dialect);
+  // A request ends by its deadline; a hold older than twice that belongs to a dead process.
+  const holdTtlMs = config.routing.deadlineMs * 2 + 60_000;
+  const retentionSeconds = Math.max(config.storage.retentionSeconds, config.storage.urlTtlSeconds);
+  const generate: GenerateDeps = {
+    router,
+    ledger,
+    holdTtlMs,
+    blobs: storage.blobs,
+    images,
+    links: storage.links,
+    urlTtlSeconds: config.storage.urlTtlSeconds,
+    retentionSeconds,
+    now: Date.now,
+  };
+  const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
+  const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
+  const jobRunner = new JobRunner({
+    jobs,
+    keys,
+    catalog,
+    defaultModel: config.server.defaultModel,
+    generate,
+    webhooks: new WebhookSender(
+      {
+        secret: webhookSecret,
+        dispatcher: webhookAgent,
+        allowPrivate: config.webhooks.allowPrivate,
+        attempts: config.webhooks.attempts,
+        firstDelayMs: config.webhooks.firstDelayMs,
+        timeoutMs: config.webhooks.timeoutMs,
+      },
+      logger,
+    ),
+    logger,
+    now: Date.now,
+    pollIntervalMs: config.jobs.pollIntervalMs,
+    leaseMs: config.jobs.leaseMs,
+    maxParallel: config.jobs.maxParallel,
+  });
   return {
     logger,
     catalog,
     router,
     closeBackends: async () => {
       await built.close();
+      await webhookAgent.close();
       await limits.close();
       storage.close();
       await db.destroy();
     },
     db,
-    keys: new KeysRepo(db),
-    images: new ImagesRepo(db),
-    ledger: new Ledger(db, dialect),
+    keys,
+    images,
+    ledger,
     limits,
-    // A request ends by its deadline; a hold older than twice that belongs to a dead process.
-    holdTtlMs: config.routing.deadlineMs * 2 + 60_000,
+    jobs,
+    jobRunner,
+    generate,
+    holdTtlMs,
     blobs: storage.blobs,
     signer,
     links: storage.links,
     defaultModel: config.server.defaultModel,
     maxBodyBytes: config.server.maxBodyBytes,
     urlTtlSeconds: config.storage.urlTtlSeconds,
-    retentionSeconds: Math.max(config.storage.retentionSeconds, config.storage.urlTtlSeconds),
+    retentionSeconds,
     now: Date.now,
   };
 }

@@ -1,12 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.ts';
 import { type IdempotencyStore, requestFingerprint, type StoredResponse } from '../limits/index.ts';
+import { refreshLinks } from '../images/refresh-links.ts';
 import type { UrlSigner } from '../storage/url-signer.ts';
 
 /** How long a finished request can be replayed by its `Idempotency-Key`. */
 const REPLAY_TTL_MS = 24 * 60 * 60_000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
-const LINK = /"url":"[^"]*\/files\/(\d{8}\/[0-9a-f]{32}\.(?:png|jpeg|webp))\?expires=\d+&sig=[0-9a-f]+"/g;
 
 /** A response about to be sent: a Buffer, so large image bodies are never re-encoded. */
 export interface ProducedResponse {
@@ -53,7 +53,7 @@ export async function withIdempotency(
       throw new GatewayError('idempotency_key_reused', 'This Idempotency-Key was used for a different request body.', { param: 'Idempotency-Key' });
     case 'done':
       void reply.header('idempotent-replayed', 'true');
-      return send(reply, { ...state.response, body: refreshLinks(state.response.body, deps) });
+      return send(reply, { ...state.response, body: refreshLinks(state.response.body, deps.signer, Math.floor(deps.now() / 1000) + deps.urlTtlSeconds) });
     case 'started':
       break;
   }
@@ -73,8 +73,3 @@ function send(reply: FastifyReply, response: ProducedResponse | StoredResponse):
   return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
 }
 
-/** A replay a day later must not hand out links that expired an hour after the first answer. */
-function refreshLinks(body: string, deps: IdempotencyDeps): string {
-  const expiresAt = Math.floor(deps.now() / 1000) + deps.urlTtlSeconds;
-  return body.replace(LINK, (_match, key: string) => `"url":"${deps.signer.sign(key, expiresAt)}"`);
-}

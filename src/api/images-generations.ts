@@ -5,8 +5,9 @@ import { type GenerateDeps, generateImages } from '../images/generate-images.ts'
 import type { Limits } from '../limits/index.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
 import { requireApiKey } from './auth.ts';
+import { acceptJob, type JobsRouteDeps, wantsAsync } from './images-jobs.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
-import { imagesResponseBody } from './images-response-body.ts';
+import { imagesResponseBody } from '../images/images-response-body.ts';
 import { enforceKeyLimits } from './key-limits.ts';
 import { assertModelAllowed } from './key-policy.ts';
 
@@ -16,6 +17,7 @@ export interface GenerationsRouteDeps {
   readonly generate: GenerateDeps;
   readonly limits: Limits;
   readonly idempotency: IdempotencyDeps;
+  readonly jobs: JobsRouteDeps;
   /** How long a concurrency slot outlives a process that died holding it. */
   readonly leaseMs: number;
 }
@@ -24,6 +26,7 @@ export interface GenerationsRouteDeps {
 export function registerGenerationsRoute(app: FastifyInstance, deps: GenerationsRouteDeps): void {
   app.post('/v1/images/generations', async (request, reply) => {
     const apiKey = requireApiKey(request);
+    if (wantsAsync(request)) return acceptJob(deps.jobs, request, reply, apiKey);
     const generation = validateGeneration(request.body, deps.catalog, deps.defaultModel);
     assertModelAllowed(apiKey, generation.model.id);
     return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => {

@@ -37,6 +37,7 @@ export async function serve(config: Config): Promise<void> {
       logger.error({ err }, 'sweep failed');
     }
   };
+  deps.jobRunner.start();
   void sweep();
   const sweeper = setInterval(() => void sweep(), config.storage.sweepIntervalSeconds * 1000);
   sweeper.unref();
@@ -53,6 +54,7 @@ export async function serve(config: Config): Promise<void> {
     }, config.server.shutdownGraceMs);
     forced.unref();
     await app.close();
+    await deps.jobRunner.stop();
     await deps.closeBackends();
     logger.info('stopped');
   };

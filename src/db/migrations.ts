@@ -90,6 +90,29 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('ledger_kind_expiry').on('ledger_entries').columns(['kind', 'expires_at_ms']).execute();
       },
     },
+    '0003_jobs': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('jobs')
+          .addColumn('id', 'text', (col) => col.primaryKey())
+          .addColumn('api_key_id', 'text', (col) => col.notNull().references('api_keys.id'))
+          .addColumn('kind', 'text', (col) => col.notNull())
+          // queued → running → succeeded | failed; a running job whose lease ran out is queued again.
+          .addColumn('status', 'text', (col) => col.notNull())
+          .addColumn('request_json', 'text', (col) => col.notNull())
+          .addColumn('webhook_url', 'text')
+          .addColumn('result_status', 'integer')
+          .addColumn('result_json', 'text')
+          .addColumn('attempts', 'integer', (col) => col.notNull())
+          .addColumn('locked_by', 'text')
+          .addColumn('lease_until_ms', 'bigint')
+          .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('updated_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('completed_at_ms', 'bigint')
+          .execute();
+        await db.schema.createIndex('jobs_claim').on('jobs').columns(['status', 'created_at_ms']).execute();
+      },
+    },
   };
 }
 

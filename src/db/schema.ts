@@ -8,6 +8,29 @@ export interface Database {
   api_keys: ApiKeysTable;
   images: ImagesTable;
   ledger_entries: LedgerEntriesTable;
+  jobs: JobsTable;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobsTable {
+  id: string;
+  api_key_id: string;
+  kind: 'generation';
+  status: JobStatus;
+  /** The validated request body, as the client sent it. */
+  request_json: string;
+  webhook_url: string | null;
+  /** HTTP status and body of the finished request (an ImagesResponse or an error envelope). */
+  result_status: number | null;
+  result_json: string | null;
+  attempts: number;
+  /** The process running it, and until when its claim holds (a dead process's job is run again). */
+  locked_by: string | null;
+  lease_until_ms: number | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  completed_at_ms: number | null;
 }
 
 export interface ApiKeysTable {
@@ -73,4 +96,5 @@ export interface ImagesTable {
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ImageRow = Selectable<ImagesTable>;
 export type LedgerRow = Selectable<LedgerEntriesTable>;
+export type JobRow = Selectable<JobsTable>;
 export type NewImageRow = Insertable<ImagesTable>;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { imagesResponseBody } from '../../src/api/images-response-body.ts';
+import { imagesResponseBody } from '../../src/images/images-response-body.ts';
 import type { ImagesResponse } from '../../src/images/images-response.ts';
 
 describe('imagesResponseBody', () => {

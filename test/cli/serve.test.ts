@@ -106,6 +106,47 @@ describe('the imagegate command', () => {
     assert.ok(!output.includes('IMAGEGATE_KEY='), output);
   });
 
+  it('an async job accepted before a crash (kill -9) is finished after the restart', async () => {
+    const dataDir = freshDir();
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const env = { IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_PORT: port, IMAGEGATE_LOG_LEVEL: 'warn', IMAGEGATE_JOB_LEASE_MS: '1000', IMAGEGATE_JOB_POLL_INTERVAL_MS: '50' };
+    const base = `http://127.0.0.1:${port}`;
+    const first = imagegate(['serve'], env);
+    const banner = await waitFor(first, (text) => text.includes('IMAGEGATE_KEY='));
+    const key = /IMAGEGATE_KEY=(sk-ig-[A-Za-z0-9_-]+)/.exec(banner)?.[1] ?? '';
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json', prefer: 'respond-async' };
+    // A big job, so the crash lands while it runs.
+    const accepted = await fetch(`${base}/v1/images/generations`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ model: 'gpt-image-2', prompt: 'a harbour at night', size: '3840x2160', quality: 'high', n: 4, output_format: 'jpeg' }),
+    });
+    assert.equal(accepted.status, 202);
+    const { id } = (await accepted.json()) as { id: string };
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.on('close', resolve));
+
+    const second = imagegate(['serve'], env);
+    try {
+      await waitHealthy(base);
+      let status = 202;
+      let body: { status?: string; data?: unknown[] } = {};
+      for (let i = 0; i < 300 && status === 202; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const response = await fetch(`${base}/v1/images/generations/${id}`, { headers: { authorization: `Bearer ${key}` } });
+        status = response.status;
+        body = (await response.json()) as typeof body;
+      }
+      assert.equal(status, 200);
+      assert.equal(body.status, 'succeeded');
+      assert.equal(body.data?.length, 4);
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((resolve) => second.on('close', resolve));
+    }
+  });
+
   it('keys create, list and revoke', async () => {
     const env = { IMAGEGATE_DATA_DIR: freshDir() };
     const created = await run(['keys', 'create', '--name', 'alice'], env);

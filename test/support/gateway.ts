@@ -33,13 +33,14 @@ export async function startGateway(env: Record<string, string> = {}, mode: 'embe
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagegate-test-'));
   const scaled = mode === 'scaled' ? await scaledBackends() : null;
   if (scaled !== null) Object.assign(env, scaled.env);
-  const config = loadConfig({ IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_LOG_LEVEL: 'silent', ...env }, dataDir);
+  const config = loadConfig({ IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_LOG_LEVEL: 'silent', IMAGEGATE_JOB_POLL_INTERVAL_MS: '50', ...env }, dataDir);
   const logger = createLogger(config.log.level);
   const port = await freePort();
   let fakeNowMs: number | null = null;
   const deps = { ...(await createDeps(config, logger, port)), now: () => fakeNowMs ?? Date.now() };
   const app = buildApp(deps);
   await app.fastify.listen({ host: '127.0.0.1', port });
+  deps.jobRunner.start();
   const created = await deps.keys.create({ name: 'test' });
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
@@ -54,6 +55,7 @@ export async function startGateway(env: Record<string, string> = {}, mode: 'embe
     },
     close: async () => {
       await app.close();
+      await deps.jobRunner.stop();
       await deps.closeBackends();
       await scaled?.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -31,7 +31,7 @@ export function clamp01(x: number): number {
  * Blends `colour` over the pixel at byte offset `i` with coverage `amount` (0–1). The pixel
  * becomes at least that opaque: whatever is painted over the sky is solid.
  */
-export function blendAt(canvas: Canvas, i: number, r: number, g: number, b: number, amount: number): void {
+function blendAt(canvas: Canvas, i: number, r: number, g: number, b: number, amount: number): void {
   const d = canvas.data;
   d[i] = (d[i] ?? 0) + (r - (d[i] ?? 0)) * amount;
   d[i + 1] = (d[i + 1] ?? 0) + (g - (d[i + 1] ?? 0)) * amount;
@@ -91,7 +91,7 @@ export function convexShape(points: readonly number[]): ConvexShape {
 }
 
 /** How far (x, y) is inside the shape; negative outside. */
-export function insideDistance(shape: ConvexShape, x: number, y: number): number {
+function insideDistance(shape: ConvexShape, x: number, y: number): number {
   const lines = shape.lines;
   let nearest = Number.POSITIVE_INFINITY;
   for (let k = 0; k < lines.length; k += 3) {

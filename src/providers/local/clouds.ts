@@ -37,6 +37,9 @@ export function paintClouds(frame: Frame, random: Random): void {
   const { data, width, channels } = canvas;
   const skyRows = horizonRow;
   const density = new Float32Array(width * skyRows);
+  // Per row, the columns any puff touched: the shading pass visits only those.
+  const rowFrom = new Int32Array(skyRows).fill(width);
+  const rowTo = new Int32Array(skyRows).fill(-1);
   const between = (range: readonly [number, number]): number => range[0] + (range[1] - range[0]) * random();
   const flatBase = frame.scene.weather === 'cloudy' || frame.scene.weather === 'storm' || frame.scene.clouds;
 
@@ -58,6 +61,10 @@ export function paintClouds(frame: Frame, random: Random): void {
       const py = baseY - ry * (flatBase ? 0.6 + 0.5 * random() : 0.5 + random());
       typicalPuffRadius = ry;
       addPuff(density, width, skyRows, px, py, rx, ry, flatBase ? baseY : Number.POSITIVE_INFINITY);
+      for (let y = Math.max(0, Math.floor(py - ry)); y <= Math.min(skyRows - 1, Math.ceil(py + ry)); y += 1) {
+        rowFrom[y] = Math.min(rowFrom[y] ?? width, Math.max(0, Math.floor(px - rx)));
+        rowTo[y] = Math.max(rowTo[y] ?? -1, Math.min(width - 1, Math.ceil(px + rx)));
+      }
     }
   }
 
@@ -72,7 +79,8 @@ export function paintClouds(frame: Frame, random: Random): void {
   for (let y = 0; y < skyRows; y += 1) {
     const row = y * width;
     const aboveRow = Math.max(0, y - probe) * width;
-    for (let x = 0; x < width; x += 1) {
+    const to = rowTo[y] ?? -1;
+    for (let x = rowFrom[y] ?? width; x <= to; x += 1) {
       let d = density[row + x] ?? 0;
       if (d < 0.02) continue;
       if (grain > 0) d += (hash2(x, y, seed) - 0.5) * grain;

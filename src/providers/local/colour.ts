@@ -20,7 +20,7 @@ export function scale(a: Rgb, factor: number): Rgb {
 }
 
 /** Rec. 601 luma: how bright a colour looks. */
-export function luma(a: Rgb): number {
+function luma(a: Rgb): number {
   return 0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2];
 }
 

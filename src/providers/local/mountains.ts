@@ -55,13 +55,37 @@ export function paintMountains(frame: Frame, random: Random): void {
   const lightSide = layout.sunX < 0.5 ? 1 : -1;
   const grain = 10 * detail;
 
-  for (const ridge of ridgesOf(frame)) {
-    const profile = heightProfile(width, random, { cycles: ridge.cycles, octaves: 4 + Math.round(detail * 3), roughness: 0.48, ridged: ridge.ridged });
+  const ridges = ridgesOf(frame);
+  const profiles = ridges.map((ridge) =>
+    heightProfile(width, random, { cycles: ridge.cycles, octaves: 4 + Math.round(detail * 3), roughness: 0.48, ridged: ridge.ridged }),
+  );
+  // Per layer and column, the highest top among the layers in front of it: a layer is painted
+  // only down to there, since the nearer ones cover the rest (back to front without overdraw).
+  const hiddenFrom = ridges.map(() => new Float32Array(width).fill(horizonRow));
+  for (let layer = ridges.length - 1; layer > 0; layer -= 1) {
+    const profile = profiles[layer];
+    const ridge = ridges[layer];
+    const behind = hiddenFrom[layer - 1];
+    const own = hiddenFrom[layer];
+    if (profile === undefined || ridge === undefined || behind === undefined || own === undefined) continue;
+    for (let x = 0; x < width; x += 1) {
+      const top = horizonRow - (0.25 + 0.75 * (profile[x] ?? 0)) * ridge.heightFrac * canvas.height;
+      behind[x] = Math.min(own[x] ?? horizonRow, top);
+    }
+  }
+
+  for (let layer = 0; layer < ridges.length; layer += 1) {
+    const ridge = ridges[layer];
+    const profile = profiles[layer];
+    const hidden = hiddenFrom[layer];
+    if (ridge === undefined || profile === undefined || hidden === undefined) continue;
     const amplitude = ridge.heightFrac * canvas.height;
-    const shading = smoothed(profile, Math.max(1, Math.round(width * 0.02)));
+    const shading = smoothed(profile, Math.max(1, Math.round(width * 0.03)));
     for (let x = 0; x < width; x += 1) {
       const h = profile[x] ?? 0;
       const topY = horizonRow - (0.25 + 0.75 * h) * amplitude;
+      // The nearer layer's top row is only partly covered: paint it too.
+      const lastRow = process.env["NOOCC"] ? horizonRow : Math.min(horizonRow, Math.ceil(hidden[x] ?? horizonRow) + 1);
       // Rise in pixels per pixel, so the same at every canvas size; taken from a smoothed profile
       // so the light follows the big faces of the range, not every jag of its outline.
       const slope = (((shading[Math.min(width - 1, x + 1)] ?? 0) - (shading[Math.max(0, x - 1)] ?? 0)) * amplitude * 0.75) / 2;
@@ -70,11 +94,11 @@ export function paintMountains(frame: Frame, random: Random): void {
       const snowDepth = h > ridge.snowLine ? (h - ridge.snowLine) * amplitude * 1.6 : 0;
       const span = horizonRow - topY;
       const firstRow = Math.max(0, Math.floor(topY));
-      for (let y = firstRow; y < horizonRow; y += 1) {
+      for (let y = firstRow; y < lastRow; y += 1) {
         const cover = y === firstRow ? 1 - (topY - firstRow) : 1;
         const depth = Math.max(0, (y - topY) / span);
         // Faces are lit most near the crest; lower down the slopes merge into one shadowed mass.
-        const tone = 1 + (light - 0.5) * 0.5 * (1 - depth) - 0.12 * depth;
+        const tone = 1 + (light - 0.5) * 0.36 * (1 - depth) - 0.12 * depth;
         const hz = ridge.haze * (0.35 + 0.65 * depth * depth);
         let r = cr * tone + (haze[0] - cr * tone) * hz;
         let g = cg * tone + (haze[1] - cg * tone) * hz;

@@ -29,11 +29,19 @@ export interface PaintOptions {
 }
 
 /**
- * Paints one picture, back to front: sky, clouds, what stands on the horizon, then the water
- * (which mirrors all of it), the ground, foreground trees, the boat, and a finishing pass. Each layer draws from
- * its own generator, so adding a cloud does not move the boat.
+ * Canvases this large (a 2-megapixel picture at high quality, or larger) take tens of
+ * milliseconds per layer; painting them gives the event loop a turn between layers, so other
+ * requests are not held up for the whole picture. Smaller canvases paint in one go: a yield
+ * costs more than their layers.
  */
-export function paintScene(options: PaintOptions): Canvas {
+const YIELD_ABOVE_PIXELS = 1_000_000;
+
+/**
+ * Paints one picture, back to front: sky, clouds, what stands on the horizon, then the water
+ * (which mirrors all of it), the ground, foreground trees, the boat, and a finishing pass. Each
+ * layer draws from its own generator, so adding a cloud does not move the boat.
+ */
+export async function paintScene(options: PaintOptions): Promise<Canvas> {
   const canvas = createCanvas(options.width, options.height, options.transparentSky ? 4 : 3);
   const frame: Frame = {
     canvas,
@@ -47,16 +55,26 @@ export function paintScene(options: PaintOptions): Canvas {
   };
   const layer = (salt: number) => mulberry32(mix32(options.seed ^ salt));
   const { scene } = options;
-
-  paintSky(frame, layer(0x01));
-  paintClouds(frame, layer(0x02));
-  paintMountains(frame, layer(0x03));
-  if (scene.city) paintCity(frame, layer(0x04));
-  if (scene.trees) paintTreeLine(frame, layer(0x05));
-  paintWater(frame, layer(0x06));
-  paintGround(frame, layer(0x07));
-  if (scene.trees) paintForegroundTrees(frame, layer(0x08));
-  paintBoat(frame);
-  finish(frame);
+  const large = options.width * options.height > YIELD_ABOVE_PIXELS;
+  const steps: (() => void)[] = [
+    () => paintSky(frame, layer(0x01)),
+    () => paintClouds(frame, layer(0x02)),
+    () => paintMountains(frame, layer(0x03)),
+  ];
+  if (scene.city) steps.push(() => paintCity(frame, layer(0x04)));
+  if (scene.trees) steps.push(() => paintTreeLine(frame, layer(0x05)));
+  steps.push(
+    () => paintWater(frame, layer(0x06)),
+    () => paintGround(frame, layer(0x07)),
+  );
+  if (scene.trees) steps.push(() => paintForegroundTrees(frame, layer(0x08)));
+  steps.push(
+    () => paintBoat(frame),
+    () => finish(frame),
+  );
+  for (const step of steps) {
+    step();
+    if (large) await new Promise((resolve) => setImmediate(resolve));
+  }
   return canvas;
 }

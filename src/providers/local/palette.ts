@@ -93,7 +93,7 @@ const GROUND_COLOURS: Readonly<Record<Ground, readonly [Rgb, Rgb]>> = {
   urban: [rgb(96, 96, 108), rgb(56, 56, 66)],
 };
 
-export const NAMED_COLOURS: Readonly<Record<ColourName, Rgb>> = {
+const NAMED_COLOURS: Readonly<Record<ColourName, Rgb>> = {
   red: rgb(220, 40, 40), orange: rgb(245, 140, 30), yellow: rgb(245, 220, 50), gold: rgb(232, 180, 60),
   green: rgb(50, 170, 70), teal: rgb(30, 170, 170), blue: rgb(40, 90, 220), purple: rgb(140, 60, 200),
   pink: rgb(240, 110, 180), white: rgb(245, 245, 245), silver: rgb(190, 195, 205), black: rgb(20, 20, 25),

@@ -38,15 +38,11 @@ export function planRender(request: GenerationRequest): RenderPlan {
   };
 }
 
-/**
- * Paints image `index` of a request and encodes it as the request asks. The painting runs
- * synchronously (it is short); the returned promise is libvips enlarging and encoding it on the
- * thread pool, so the next image can be painted meanwhile.
- */
-export function renderImage(plan: RenderPlan, index: number): Promise<Buffer> {
+/** Paints image `index` of a request and encodes it as the request asks. */
+export async function renderImage(plan: RenderPlan, index: number): Promise<Buffer> {
   const { request, scene } = plan;
   const seed = imageSeed(request.prompt, request.seed, index);
-  const canvas = paintScene({
+  const canvas = await paintScene({
     width: plan.canvasWidth,
     height: plan.canvasHeight,
     scene,

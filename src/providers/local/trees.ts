@@ -55,7 +55,8 @@ export function paintForegroundTrees(frame: Frame, random: Random): void {
       const t = between(0.3, 0.85);
       const baseY = horizonRow + (canvas.height - horizonRow) * t;
       const height = unit * (0.18 + 0.35 * t);
-      trees.push({ x: side * canvas.width, baseY, height, width: height * between(0.38, 0.5), tiers: 4 + Math.floor(random() * 3), round: random() < round });
+      const isRound = random() < round;
+      trees.push({ x: side * canvas.width, baseY, height, width: height * (isRound ? between(0.6, 0.75) : between(0.38, 0.5)), tiers: 4 + Math.floor(random() * 3), round: isRound });
     }
   } else if (layout.shore !== null) {
     for (let k = 0; k < 3; k += 1) {
@@ -86,28 +87,29 @@ function paintTree(frame: Frame, tree: Tree): void {
   const [lr, lg, lb] = palette.colour.light;
   const litOnLeft = layout.sunX < 0.5;
   const top = tree.baseY - tree.height;
-  const trunkHeight = tree.height * (tree.round ? 0.35 : 0.12);
+  const trunkHeight = tree.height * (tree.round ? 0.3 : 0.12);
   const crownBottom = tree.baseY - trunkHeight;
-  const trunkHalf = Math.max(0.5, tree.width * 0.07);
+  const trunkHalf = Math.max(0.5, tree.width * (tree.round ? 0.06 : 0.07));
   const y0 = Math.max(0, Math.floor(top));
   const y1 = Math.min(height - 1, Math.ceil(tree.baseY));
   const radius = tree.width / 2;
-  const crownCy = top + radius * 1.1;
+  // A round crown fills the height above the trunk and hangs a little over its top.
+  const crownRy = (crownBottom - top) / 2 + tree.height * 0.04;
+  const crownCy = top + crownRy;
   for (let y = y0; y <= y1; y += 1) {
     const py = y + 0.5;
-    let half: number;
-    if (py > crownBottom) {
-      half = trunkHalf;
-    } else if (tree.round) {
-      const dy = (py - crownCy) / (radius * 1.15);
-      half = dy * dy < 1 ? radius * Math.sqrt(1 - dy * dy) : 0;
-    } else {
+    let crownHalf = 0;
+    if (tree.round) {
+      const dy = (py - crownCy) / crownRy;
+      crownHalf = dy * dy < 1 ? radius * Math.sqrt(1 - dy * dy) : 0;
+    } else if (py <= crownBottom) {
       const t = (py - top) / (crownBottom - top);
       const tier = (t * tree.tiers) % 1;
-      half = radius * t * (0.65 + 0.35 * tier);
+      crownHalf = radius * t * (0.65 + 0.35 * tier);
     }
+    const trunk = crownHalf < trunkHalf && py > crownBottom - trunkHeight * 0.5;
+    const half = trunk ? trunkHalf : crownHalf;
     if (half <= 0) continue;
-    const trunk = py > crownBottom;
     const x0 = Math.max(0, Math.floor(tree.x - half));
     const x1 = Math.min(width - 1, Math.ceil(tree.x + half));
     for (let x = x0; x <= x1; x += 1) {

@@ -1,4 +1,4 @@
-import type { ImagesResponse } from '../images/images-response.ts';
+import type { ImagesResponse } from './images-response.ts';
 
 /**
  * Serializes an ImagesResponse straight to bytes. `JSON.stringify` scans every character of a

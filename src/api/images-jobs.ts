@@ -1,0 +1,70 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Catalog } from '../catalog/index.ts';
+import { validateGeneration } from '../contract/generation.ts';
+import type { JobsRepo } from '../db/jobs-repo.ts';
+import { GatewayError } from '../errors.ts';
+import { refreshLinks } from '../images/refresh-links.ts';
+import type { UrlSigner } from '../storage/url-signer.ts';
+import type { ApiKeyRow } from '../db/schema.ts';
+import { requireApiKey } from './auth.ts';
+import { assertModelAllowed } from './key-policy.ts';
+
+export interface JobsRouteDeps {
+  readonly jobs: JobsRepo;
+  readonly catalog: Catalog;
+  readonly defaultModel: string;
+  readonly signer: UrlSigner;
+  readonly urlTtlSeconds: number;
+  readonly now: () => number;
+}
+
+const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+/** Whether a request asked to be answered later (RFC 7240 `Prefer: respond-async`). */
+export function wantsAsync(request: FastifyRequest): boolean {
+  const prefer = request.headers['prefer'];
+  const text = Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '');
+  return text.split(',').some((part) => part.trim().toLowerCase() === 'respond-async');
+}
+
+/**
+ * Accepts a generation as a job: validates it now (a bad request is refused at once, not later),
+ * stores it, and answers 202 with the job and its `Location`. `webhook_url` (an imagegate field,
+ * only here) is called when it finishes.
+ */
+export async function acceptJob(deps: JobsRouteDeps, request: FastifyRequest, reply: FastifyReply, apiKey: ApiKeyRow): Promise<FastifyReply> {
+  const raw = request.body;
+  const { webhook_url: webhook, ...body } = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : { raw };
+  const generation = validateGeneration(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? body : raw, deps.catalog, deps.defaultModel);
+  assertModelAllowed(apiKey, generation.model.id);
+  let webhookUrl: string | null = null;
+  if (webhook !== undefined && webhook !== null) {
+    const parsed = WebhookUrl.safeParse(webhook);
+    if (!parsed.success) throw new GatewayError('invalid_value', "Invalid value for 'webhook_url': an http or https URL.", { param: 'webhook_url' });
+    webhookUrl = parsed.data;
+  }
+  const job = await deps.jobs.create(apiKey.id, JSON.stringify(body), webhookUrl, deps.now());
+  return reply
+    .code(202)
+    .header('location', `/v1/images/generations/${job.id}`)
+    .send({ id: job.id, object: 'image.generation.job', status: job.status, created: Math.floor(job.created_at_ms / 1000) });
+}
+
+/**
+ * `GET /v1/images/generations/{id}`: 202 with the status while the job waits or runs; when it is
+ * done, the same body (and status) a synchronous call would have returned, with `id` and
+ * `status` beside it and links signed afresh.
+ */
+export function registerJobRoutes(app: FastifyInstance, deps: JobsRouteDeps): void {
+  app.get<{ Params: { id: string } }>('/v1/images/generations/:id', async (request, reply) => {
+    const apiKey = requireApiKey(request);
+    const job = await deps.jobs.getOwned(apiKey.id, request.params.id);
+    if (job === undefined) throw new GatewayError('not_found', `No job '${request.params.id}'.`, { param: 'id' });
+    if (job.result_json === null || job.result_status === null) {
+      return reply.code(202).send({ id: job.id, object: 'image.generation.job', status: job.status, created: Math.floor(job.created_at_ms / 1000) });
+    }
+    const expiresAt = Math.floor(deps.now() / 1000) + deps.urlTtlSeconds;
+    return reply.code(job.result_status).type('application/json; charset=utf-8').send(refreshLinks(job.result_json, deps.signer, expiresAt));
+  });
+}
