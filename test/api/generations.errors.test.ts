@@ -136,7 +136,7 @@ describe('POST /v1/images/generations refuses bad input with the OpenAI error en
   });
 
   it('an unknown route is a 404 in the same envelope', async () => {
-    const response = await fetch(`${gateway.baseUrl}/v1/images/nothing`, { headers: { authorization: `Bearer ${gateway.key}` } });
+    const response = await fetch(`${gateway.baseUrl}/v1/nothing/here`, { headers: { authorization: `Bearer ${gateway.key}` } });
     await expectError(response, 404, 'not_found', null);
   });
 
