@@ -23,4 +23,8 @@ export interface GenerationRequest {
   /** imagegate extension: a seed for providers that take one (the local renderer does). */
   readonly seed: number | null;
   readonly user: string | null;
+  /** Answer as server-sent events (GPT image models). */
+  readonly stream: boolean;
+  /** Progressive partial images per image when streaming, 0–3. */
+  readonly partialImages: number;
 }

@@ -92,19 +92,18 @@ export function validateGeneration(body: unknown, catalog: Catalog, defaultModel
   if (raw.moderation != null && !model.takesModeration) throw notTaken(model, 'moderation');
   const moderation = model.takesModeration ? (oneOf(model, 'moderation', raw.moderation, ['low', 'auto'] as const) ?? 'auto') : null;
 
-  if (raw.stream === true) {
-    throw new GatewayError(
-      'unsupported_parameter',
-      model.streaming
-        ? `Streaming is not available on this gateway yet; send the request without 'stream'.`
-        : `${model.id} does not support streaming; only GPT image models stream.`,
-      { param: 'stream' },
-    );
+  const stream = raw.stream === true;
+  if (stream && !model.streaming) {
+    throw new GatewayError('unsupported_parameter', `${model.id} does not support streaming; only GPT image models stream.`, { param: 'stream' });
   }
-  if (raw.partial_images != null) {
+  if (raw.partial_images != null && !stream) {
     throw new GatewayError('unsupported_parameter', `'partial_images' applies only to streaming requests ('stream': true).`, {
       param: 'partial_images',
     });
+  }
+  const partialImages = raw.partial_images ?? 0;
+  if (partialImages < 0 || partialImages > 3) {
+    throw new GatewayError('invalid_value', `Invalid value ${partialImages} for 'partial_images': it must be from 0 to 3.`, { param: 'partial_images' });
   }
 
   return {
@@ -121,6 +120,8 @@ export function validateGeneration(body: unknown, catalog: Catalog, defaultModel
     moderation,
     seed: raw.seed ?? null,
     user: raw.safety_identifier ?? raw.user ?? null,
+    stream,
+    partialImages,
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { computeUsage, formatSize } from '../catalog/index.ts';
+import { computeUsage, type Dimensions, formatSize, type ImageUsage } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { ImagesRepo } from '../db/images-repo.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -7,6 +7,7 @@ import { deliveredCostMicroUsd, maxCostMicroUsd } from '../ledger/pricing.ts';
 import type { NewImageRow } from '../db/schema.ts';
 import { mimeOf } from '../media/sniff.ts';
 import { normalizeImage } from '../media/normalize.ts';
+import type { PartialImage } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { contentKey } from '../storage/content-key.ts';
@@ -30,6 +31,8 @@ export interface GenerateContext {
   readonly apiKeyId: string;
   readonly requestId: string;
   readonly signal: AbortSignal;
+  /** Streamed requests: partial images go here as the provider reports them. */
+  readonly onPartial?: (partial: PartialImage) => void;
 }
 
 export interface GenerateOutcome {
@@ -37,8 +40,12 @@ export interface GenerateOutcome {
   readonly provider: string;
   readonly channel: string;
   readonly attempts: number;
-  /** What the caller was charged. */
+  /** What the caller was charged (or, for a stream, would be if every image is delivered). */
   readonly costMicroUsd: number;
+  /** The records of the images, in order. */
+  readonly imageIds: readonly string[];
+  readonly usage: ImageUsage | null;
+  readonly size: Dimensions;
 }
 
 /**
@@ -79,11 +86,10 @@ async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: Gene
 
   const nowMs = deps.now();
   const createdAt = new Date(nowMs);
-  const rows: NewImageRow[] = [];
-  for (const image of normalized) {
+  const rows: NewImageRow[] = await Promise.all(normalized.map(async (image) => {
     const key = contentKey(image.bytes, image.format, createdAt);
     await deps.blobs.put(key, image.bytes, mimeOf(image.format));
-    rows.push({
+    return {
       id: `img_${randomUUID().replaceAll('-', '')}`,
       api_key_id: ctx.apiKeyId,
       request_id: ctx.requestId,
@@ -96,8 +102,8 @@ async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: Gene
       size_bytes: image.bytes.length,
       created_at_ms: nowMs,
       expires_at_ms: nowMs + deps.retentionSeconds * 1000,
-    });
-  }
+    };
+  }));
   await deps.images.insertMany(rows);
 
   const urlExpiresAtSeconds = Math.floor(nowMs / 1000) + Math.min(deps.urlTtlSeconds, deps.retentionSeconds);
@@ -124,5 +130,60 @@ async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: Gene
     if (usage !== null) body.usage = usage;
   }
   const costMicroUsd = deliveredCostMicroUsd(request, size, request.n, usage);
-  return { body, provider: channel.provider, channel: channel.id, attempts, costMicroUsd };
+  return { body, provider: channel.provider, channel: channel.id, attempts, costMicroUsd, imageIds: rows.map((row) => row.id), usage, size };
+}
+
+/** Where a streamed generation's events go; `completed` says whether the client got it. */
+export interface StreamSink {
+  partial(partial: PartialImage): void;
+  completed(index: number, image: ImageData, usage: ImageUsage | null, outcome: GenerateOutcome): Promise<boolean>;
+}
+
+/**
+ * A streamed generation (`stream: true`): the hold is taken first (a budget refusal is still a
+ * plain 429), then `open()` starts the event stream, partial images flow as the provider reports
+ * them, and each finished image is sent as its own completed event. Only images whose completed
+ * event reached the client are charged (and kept); a client that leaves mid-stream pays for what
+ * it received, and the upstream call is aborted.
+ */
+export async function streamImages(
+  deps: GenerateDeps,
+  request: GenerationRequest,
+  ctx: Omit<GenerateContext, 'onPartial'>,
+  open: () => StreamSink,
+): Promise<void> {
+  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, maxCostMicroUsd(request), deps.holdTtlMs);
+  let settled = false;
+  try {
+    const sink = open();
+    // Events always carry base64, whatever response_format said.
+    const outcome = await produce(deps, { ...request, responseFormat: 'b64_json' }, { ...ctx, onPartial: (partial) => sink.partial(partial) });
+    let delivered = 0;
+    for (const [index, image] of outcome.body.data.entries()) {
+      if (ctx.signal.aborted) break;
+      if (await sink.completed(index, image, shareOfUsage(outcome.usage, index, request.n), outcome)) delivered += 1;
+      else break;
+    }
+    const undelivered = outcome.imageIds.slice(delivered);
+    if (undelivered.length > 0) await deps.images.deleteByIds(undelivered);
+    const usage = outcome.usage === null ? null : scaleUsage(outcome.usage, delivered, request.n);
+    await deps.ledger.settle(hold, delivered === 0 ? 0 : deliveredCostMicroUsd(request, outcome.size, delivered, usage), delivered);
+    settled = true;
+  } finally {
+    if (!settled) await deps.ledger.release(hold);
+  }
+}
+
+/** Image `index`'s part of a request's usage: its output tokens, and the input on the first. */
+function shareOfUsage(usage: ImageUsage | null, index: number, n: number): ImageUsage | null {
+  if (usage === null) return null;
+  const output = Math.round(usage.output_tokens / n);
+  const input = index === 0 ? usage.input_tokens : 0;
+  const details = index === 0 ? usage.input_tokens_details : { text_tokens: 0, image_tokens: 0 };
+  return { input_tokens: input, input_tokens_details: details, output_tokens: output, total_tokens: input + output };
+}
+
+function scaleUsage(usage: ImageUsage, delivered: number, n: number): ImageUsage {
+  const output = Math.round((usage.output_tokens * delivered) / n);
+  return { ...usage, output_tokens: output, total_tokens: usage.input_tokens + output };
 }

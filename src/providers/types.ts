@@ -45,12 +45,24 @@ export interface Channel {
   readonly http: ChannelHttp;
 }
 
+/** A progressive partial image of a streamed generation. */
+export interface PartialImage {
+  /** Which image of the request it previews (0 … n-1). */
+  readonly imageIndex: number;
+  /** 0-based, as OpenAI's `partial_image_index`. */
+  readonly partialIndex: number;
+  /** Encoded in the requested output format, as base64 (what the event carries). */
+  readonly base64: string;
+}
+
 /** What an adapter gets for one call besides the request. */
 export interface CallContext {
   /** Aborts when the client leaves, the attempt times out, or the request deadline passes. */
   readonly signal: AbortSignal;
   readonly requestId: string;
   readonly logger: Logger;
+  /** Set for streamed requests: adapters that can stream report partial images through it. */
+  readonly onPartial?: (partial: PartialImage) => void;
 }
 
 /**
@@ -62,6 +74,11 @@ export interface ProviderAdapter {
   readonly id: string;
   /** How many images one upstream call may produce for a model; the router fans out above it. */
   maxImagesPerCall(model: ModelSpec): number;
-  /** Produces exactly `request.n` images, or throws a `GatewayError`. Honours `ctx.signal`. */
+  /**
+   * Produces exactly `request.n` images, or throws a `GatewayError`. Honours `ctx.signal`. When
+   * `request.stream` is set and `ctx.onPartial` given, an adapter that can stream reports partial
+   * images as they arrive (at most `request.partialImages` per image); one that cannot simply
+   * answers with the final images.
+   */
   generate(request: GenerationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ModelSpec } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import { GatewayError } from '../errors.ts';
-import type { Channel, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
+import type { Channel, PartialImage, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
 import { Semaphore } from './semaphore.ts';
@@ -25,6 +25,13 @@ export interface RoutedChannel {
   readonly priority: number;
   readonly weight: number;
   readonly maxConcurrency: number;
+}
+
+export interface RouteContext {
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+  /** Streamed requests: where partial images go (to the client, as they arrive). */
+  readonly onPartial?: (partial: PartialImage) => void;
 }
 
 export interface RouteOutcome {
@@ -95,7 +102,7 @@ export class Router {
     return this.#localFor(model) === null ? 'none' : 'local';
   }
 
-  async execute(request: GenerationRequest, ctx: { signal: AbortSignal; requestId: string }): Promise<RouteOutcome> {
+  async execute(request: GenerationRequest, ctx: RouteContext): Promise<RouteOutcome> {
     const states = this.#statesFor(request.model);
     const deadlineAtMs = this.#now() + this.#settings.deadlineMs;
     const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.#settings.deadlineMs)]);
@@ -108,9 +115,10 @@ export class Router {
     // that finally fails cancels the others and fails the request (nothing is charged for it).
     const cancelParts = new AbortController();
     const partSignal = AbortSignal.any([deadline, cancelParts.signal]);
+    const offsets = parts.map((_, i) => parts.slice(0, i).reduce((sum, count) => sum + count, 0));
     const outcomes = await Promise.all(
-      parts.map((count) =>
-        this.#runPart({ ...request, n: count }, states, deadlineAtMs, partSignal, ctx).catch((err: unknown) => {
+      parts.map((count, i) =>
+        this.#runPart({ ...request, n: count }, states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch((err: unknown) => {
           cancelParts.abort(err);
           throw err;
         }),
@@ -148,7 +156,7 @@ export class Router {
     states: readonly ChannelState[],
     deadlineAtMs: number,
     signal: AbortSignal,
-    ctx: { requestId: string },
+    ctx: RouteContext & { imageOffset: number },
   ): Promise<RouteOutcome> {
     let attempts = 0;
     let lastError: unknown;
@@ -170,8 +178,24 @@ export class Router {
         }
         attempts += 1;
         const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.min(channel.timeoutMs, Math.max(1, deadlineAtMs - this.#now())))]);
+        // Once a partial image has gone to the client the attempt cannot be taken back: no retry,
+        // no fallback after that (the client would see two different pictures).
+        let sentPartial = false;
+        const forward = ctx.onPartial;
+        const onPartial =
+          forward === undefined
+            ? undefined
+            : (partial: PartialImage): void => {
+                sentPartial = true;
+                forward({ ...partial, imageIndex: partial.imageIndex + ctx.imageOffset });
+              };
         try {
-          const result = await adapter.generate(request, channel, { signal: attemptSignal, requestId: ctx.requestId, logger: this.#logger });
+          const result = await adapter.generate(request, channel, {
+            signal: attemptSignal,
+            requestId: ctx.requestId,
+            logger: this.#logger,
+            ...(onPartial === undefined ? {} : { onPartial }),
+          });
           state.breaker.record(true);
           if (result.images.length !== request.n) {
             throw new GatewayError('upstream_error', `The upstream returned ${result.images.length} images where ${request.n} were asked.`, {
@@ -182,7 +206,7 @@ export class Router {
         } catch (raw) {
           const err = this.#classify(raw, signal, attemptSignal, channel);
           lastError = err;
-          if (signal.aborted) throw err;
+          if (signal.aborted || sentPartial) throw err;
           if (!(err instanceof GatewayError)) {
             state.breaker.record(false);
             throw err;

@@ -29,6 +29,7 @@ export type Fault =
   | { kind: 'moderation' }
   | { kind: 'url_answer' }
   | { kind: 'ignore_format' }
+  | { kind: 'stall_stream' }
   | { kind: 'auth' };
 
 export type Handler = (received: Received, fault: Fault, res: ServerResponse) => Promise<void> | void;

@@ -104,6 +104,30 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
     });
   }
   if (azure) answer['prompt_filter_results'] = [{ prompt_index: 0, content_filter_results: {} }];
+  if (body['stream'] === true) return sendStream(res, data, answer, Number(body['partial_images'] ?? 0), fault, { width: width ?? 1024, height: height ?? 1024, format });
   if (fault.kind === 'truncate') return sendTruncated(res, answer);
   sendJson(res, 200, answer, { 'x-request-id': `upstream-${received.headers['x-client-request-id'] ?? 'none'}` });
+}
+
+/** OpenAI's image stream: partial_image events, then one completed event per image. */
+async function sendStream(
+  res: ServerResponse,
+  data: Array<Record<string, unknown>>,
+  answer: Record<string, unknown>,
+  partials: number,
+  fault: Fault,
+  shape: { width: number; height: number; format: 'png' | 'jpeg' | 'webp' },
+): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const common = { created_at: Math.floor(Date.now() / 1000), size: `${shape.width}x${shape.height}`, quality: 'low', background: 'opaque', output_format: shape.format };
+  for (const item of data) {
+    for (let index = 0; index < partials; index += 1) {
+      const preview = await fakeImage(64, 64, shape.format, index);
+      res.write(`event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: preview.toString('base64'), partial_image_index: index, ...common })}\n\n`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (fault.kind === 'stall_stream') return; // never another byte
+    }
+    res.write(`event: image_generation.completed\ndata: ${JSON.stringify({ type: 'image_generation.completed', b64_json: item['b64_json'], usage: answer['usage'], ...common })}\n\n`);
+  }
+  res.end();
 }

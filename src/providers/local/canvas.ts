@@ -1,3 +1,4 @@
+import { takeBuffer } from './buffer-pool.ts';
 import type { Rgb } from './colour.ts';
 
 /*
@@ -13,8 +14,9 @@ export interface Canvas {
   readonly channels: 3 | 4;
 }
 
+/** A black (and, with alpha, transparent) canvas from the buffer pool: see `releaseBuffer`. */
 export function createCanvas(width: number, height: number, channels: 3 | 4): Canvas {
-  return { data: new Uint8ClampedArray(width * height * channels), width, height, channels };
+  return { data: new Uint8ClampedArray(takeBuffer(width * height * channels)), width, height, channels };
 }
 
 /** Hermite smoothstep of `x` between `edge0` and `edge1`. */

@@ -1,3 +1,4 @@
+import { releaseBuffer, takeBuffer } from './buffer-pool.ts';
 import { smoothstep } from './canvas.ts';
 import type { Frame } from './frame.ts';
 import { hash2 } from './prng.ts';
@@ -22,7 +23,7 @@ interface CloudKind {
 function cloudKind(frame: Frame): CloudKind | null {
   const { weather, timeOfDay, clouds } = frame.scene;
   const lowSun = timeOfDay === 'sunrise' || timeOfDay === 'sunset';
-  if (weather === 'storm') return { count: 16, width: [0.35, 0.8], height: [0.12, 0.3], puffs: [8, 14], band: [0.0, 0.75] };
+  if (weather === 'storm') return { count: 12, width: [0.35, 0.8], height: [0.12, 0.3], puffs: [5, 9], band: [0.0, 0.75] };
   if (weather === 'cloudy') return { count: 14, width: [0.2, 0.5], height: [0.08, 0.2], puffs: [7, 12], band: [0.05, 0.85] };
   if (clouds) return { count: 7, width: [0.18, 0.42], height: [0.07, 0.16], puffs: [6, 10], band: [0.1, 0.75] };
   if (lowSun) return { count: 7, width: [0.35, 0.8], height: [0.015, 0.04], puffs: [6, 10], band: [0.08, 0.75] };
@@ -36,7 +37,7 @@ export function paintClouds(frame: Frame, random: Random): void {
   const { canvas, palette, horizonRow, detail, seed } = frame;
   const { data, width, channels } = canvas;
   const skyRows = horizonRow;
-  const density = new Float32Array(width * skyRows);
+  const density = new Float32Array(takeBuffer(width * skyRows * Float32Array.BYTES_PER_ELEMENT));
   // Per row, the columns any puff touched: the shading pass visits only those.
   const rowFrom = new Int32Array(skyRows).fill(width);
   const rowTo = new Int32Array(skyRows).fill(-1);
@@ -103,6 +104,7 @@ export function paintClouds(frame: Frame, random: Random): void {
       data[i + 2] = (data[i + 2] ?? 0) + (b - (data[i + 2] ?? 0)) * a;
     }
   }
+  releaseBuffer(density.buffer);
 }
 
 /** Adds one soft ellipse to the density map, cut off below `baseY` (a cloud's flat underside). */

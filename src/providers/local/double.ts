@@ -1,3 +1,4 @@
+import { createCanvas } from './canvas.ts';
 import type { Canvas } from './canvas.ts';
 
 /*
@@ -20,7 +21,8 @@ export function doubleCanvas(source: Canvas): Canvas {
   const { data: src, width: sw, height: sh, channels: c } = source;
   const width = sw * 2;
   const height = sh * 2;
-  const out = new Uint8ClampedArray(width * height * c);
+  const doubled = createCanvas(width, height, c);
+  const out = doubled.data;
   const lanes = width * c;
   // Four-byte stores need every output row to start on a multiple of 4 bytes.
   const wordwise = LITTLE_ENDIAN && lanes % 4 === 0;
@@ -53,7 +55,7 @@ export function doubleCanvas(source: Canvas): Canvas {
     current = below;
     below = spare;
   }
-  return { data: out, width, height, channels: c };
+  return doubled;
 }
 
 /** A widened row: its 16-bit lanes, and the same memory as pairs of lanes. */

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import type { Dimensions, OutputFormat } from '../../catalog/index.ts';
 import { withEncoder } from '../../media/encoder.ts';
 import type { Canvas } from './canvas.ts';
+import { releaseBuffer } from './buffer-pool.ts';
 import { doubleCanvas } from './double.ts';
 
 /**
@@ -20,9 +21,24 @@ import { doubleCanvas } from './double.ts';
  * - factor 4 doubles in JavaScript first (bilinear, `doubleCanvas`, about a fifth of an encode),
  *   then lets libvips replicate each pixel into 2x2 without a blur: edges keep a 2-pixel step,
  *   invisible at viewing size, and the blur pass is saved where speed matters most.
+ *
+ * Takes the canvas over: its buffer goes back to the pool once encoded.
  */
 export async function encodeCanvas(painted: Canvas, factor: number, size: Dimensions, format: OutputFormat, compressionPct: number): Promise<Buffer> {
-  const canvas = factor === 4 ? doubleCanvas(painted) : painted;
+  let canvas = painted;
+  if (factor === 4) {
+    canvas = doubleCanvas(painted);
+    releaseBuffer(painted.data.buffer);
+  }
+  try {
+    return await encode(canvas, factor, size, format, compressionPct);
+  } finally {
+    // sharp is done with the pixels once its promise settles.
+    releaseBuffer(canvas.data.buffer);
+  }
+}
+
+async function encode(canvas: Canvas, factor: number, size: Dimensions, format: OutputFormat, compressionPct: number): Promise<Buffer> {
   const replicate = factor === 4 ? 2 : factor;
   const { data, width, height, channels } = canvas;
   const raw = Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -2,6 +2,7 @@ import type { ModelSpec } from '../../catalog/index.ts';
 import type { GenerationRequest } from '../../contract/generation-request.ts';
 import { mimeOf } from '../../media/sniff.ts';
 import type { CallContext, Channel, ProviderAdapter, ProviderImage, ProviderResult } from '../types.ts';
+import { emitPartials } from './partials.ts';
 import { planRender, renderImage } from './render.ts';
 import { revisePrompt } from './revised-prompt.ts';
 
@@ -43,6 +44,9 @@ export const localProvider: ProviderAdapter = {
     const images: ProviderImage[] = (await Promise.all(encodes)).map((bytes) =>
       revisedPrompt === undefined ? { bytes, mime } : { bytes, mime, revisedPrompt },
     );
+    if (request.stream && ctx.onPartial !== undefined && request.partialImages > 0) {
+      await emitPartials(request, images.map((image) => image.bytes), ctx.onPartial);
+    }
     return { images };
   },
 };

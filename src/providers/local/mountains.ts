@@ -85,7 +85,7 @@ export function paintMountains(frame: Frame, random: Random): void {
       const h = profile[x] ?? 0;
       const topY = horizonRow - (0.25 + 0.75 * h) * amplitude;
       // The nearer layer's top row is only partly covered: paint it too.
-      const lastRow = process.env["NOOCC"] ? horizonRow : Math.min(horizonRow, Math.ceil(hidden[x] ?? horizonRow) + 1);
+      const lastRow = Math.min(horizonRow, Math.ceil(hidden[x] ?? horizonRow) + 1);
       // Rise in pixels per pixel, so the same at every canvas size; taken from a smoothed profile
       // so the light follows the big faces of the range, not every jag of its outline.
       const slope = (((shading[Math.min(width - 1, x + 1)] ?? 0) - (shading[Math.max(0, x - 1)] ?? 0)) * amplitude * 0.75) / 2;

@@ -151,6 +151,10 @@ export function buildPalette(scene: Scene, style: Style | null): Palette {
       colours[key] = mix(saturate(colours[key], storm ? 0.5 : 0.7), night ? scale(grey, 0.25) : grey, amount);
     }
     if (storm) colours.cloudShade = scale(colours.cloudShade, 0.55);
+    // Under cloud the land loses its light and colour too.
+    for (const key of ['groundFar', 'groundNear', 'foliage', 'mountainFar', 'mountainNear', 'building', 'snowCap'] as const) {
+      colours[key] = scale(saturate(colours[key], storm ? 0.55 : 0.75), storm ? 0.62 : 0.85);
+    }
     glowStrength *= storm ? 0.15 : 0.45;
     starVisibility *= 0.1;
     cloudOpacity = storm ? 1 : 0.95;

@@ -3,6 +3,7 @@ import type { GenerationRequest } from '../../contract/generation-request.ts';
 import { GatewayError } from '../../errors.ts';
 import { callUpstream } from '../shared/call-upstream.ts';
 import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../types.ts';
+import { streamGeneration } from './stream.ts';
 import { generationBody, readImagesResponse } from './wire.ts';
 
 /**
@@ -31,13 +32,11 @@ export const openaiProvider: ProviderAdapter = {
     if (channel.apiKey !== null) headers['authorization'] = `Bearer ${channel.apiKey}`;
     const organization = channel.options['organization'];
     if (organization !== undefined) headers['openai-organization'] = organization;
-    const response = await callUpstream(channel, {
-      method: 'POST',
-      url: `${channel.baseUrl}/images/generations`,
-      headers,
-      body: JSON.stringify(generationBody(request, upstreamModel, { sendModel: true })),
-      signal: ctx.signal,
-    });
+    const url = `${channel.baseUrl}/images/generations`;
+    const body = generationBody(request, upstreamModel, { sendModel: true });
+    const onPartial = ctx.onPartial;
+    if (request.stream && onPartial !== undefined) return streamGeneration('openai', url, headers, body, request, channel, { ...ctx, onPartial });
+    const response = await callUpstream(channel, { method: 'POST', url, headers, body: JSON.stringify(body), signal: ctx.signal });
     return readImagesResponse('openai', response, channel, ctx);
   },
 };
