@@ -6,7 +6,7 @@ import { GatewayError } from '../errors.ts';
 import type { Channel, PartialImage, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
-import { Semaphore } from './semaphore.ts';
+import { Semaphore } from '../http/semaphore.ts';
 
 export interface RoutingSettings {
   readonly fallbackToLocal: boolean;

@@ -15,10 +15,10 @@ import { doubleCanvas } from './double.ts';
  * bench/local-render.ts; a JPEG encode there is about 10 ms):
  * - libvips' smooth resize kernels (`linear`, `cubic` …) cost two to four JPEG encodes, so they
  *   are not used;
- * - libvips' pixel replication is nearly free, and a Gaussian blur of half the factor after it
- *   turns the replicated blocks into smooth ramps (a blurred staircase is a ramp): about a third
- *   of a JPEG encode. Factor 2 does this;
- * - factor 4 doubles in JavaScript first (bilinear, `doubleCanvas`, about a fifth of an encode),
+ * - libvips' pixel replication is cheap (under a tenth of an encode), and a Gaussian blur of half
+ *   the factor after it turns the replicated blocks into smooth ramps (a blurred staircase is a
+ *   ramp) for about a third of an encode. Factor 2 does this;
+ * - factor 4 doubles in JavaScript first (bilinear, `doubleCanvas`, about a tenth of an encode),
  *   then lets libvips replicate each pixel into 2x2 without a blur: edges keep a 2-pixel step,
  *   invisible at viewing size, and the blur pass is saved where speed matters most.
  *

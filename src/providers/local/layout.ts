@@ -27,7 +27,7 @@ export interface Layout {
   readonly sunX: number;
   readonly sunY: number;
   readonly sunRadius: number;
-  /** Moon phase: the shadow disc's offset in radii (0 = new-moon side hidden … 2 = full). */
+  /** Moon phase: how far the shadow disc is shifted off the moon, in radii (0.35: a thin crescent … 2: full). */
   readonly moonShadowOffset: number;
   readonly boat: BoatPlacement | null;
 }

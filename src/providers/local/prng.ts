@@ -1,7 +1,7 @@
 /*
  * Seeded randomness for the renderer. Everything random in a picture comes from one of these,
- * so the same request gives the same bytes on every machine and Node version (Math.random is
- * neither seedable nor portable).
+ * so the same request gives the same bytes again (with the same Node and sharp builds);
+ * Math.random could not be replayed.
  */
 
 /** A source of uniform numbers in [0, 1). */

@@ -17,13 +17,17 @@ const WATER_NOUN: Readonly<Record<string, string>> = {
 export function revisePrompt(scene: Scene, style: Style | null, prompt: string): string {
   const water = scene.water;
   const waterNoun = water === null ? 'water' : (WATER_NOUN[water.noun] ?? 'water');
-  const waterPhrase = water === null ? '' : `${water.calm ? 'calm' : 'rippling'} ${waterNoun}`;
+  const waterColour = colourWords(scene, 'water');
+  // "calm water", but "a calm lake".
+  const waterPhrase =
+    water === null ? '' : `${waterNoun === 'water' ? '' : 'a '}${water.calm ? 'calm' : 'rippling'} ${waterColour ? `${waterColour} ` : ''}${waterNoun}`;
   const boatColour = colourWords(scene, 'boat');
 
   let subject: string;
   if (scene.boat !== null && water !== null) {
-    const boat = scene.boat === 'paper' ? 'paper boat' : 'small sailboat';
-    subject = `${article(boatColour || boat)} ${boatColour ? `${boatColour} ` : ''}${boat} floating on ${waterPhrase}`;
+    const tinted = boatColour ? `${boatColour} ` : '';
+    const boat = scene.boat === 'paper' ? `${tinted}paper boat` : `small ${tinted}sailboat`;
+    subject = `${article(boat)} ${boat} floating on ${waterPhrase}`;
   } else if (scene.city) {
     subject = water === null ? 'A city skyline' : `A city skyline above ${waterPhrase}`;
   } else if (water !== null) {

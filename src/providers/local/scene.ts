@@ -103,7 +103,7 @@ export function describeScene(prompt: string): Scene {
   const askedWeather = first(WEATHER_WORDS);
   const askedGround = first(GROUND_WORDS);
   const askedWater = has(WATER_WORDS);
-  const boatWord = has(BOAT_WORDS) || (has(PAPER_WORDS) && words.includes('boat'));
+  const boatWord = has(BOAT_WORDS);
   const recognised =
     askedTime !== undefined || askedWeather !== undefined || askedGround !== undefined || askedWater || boatWord ||
     has(MOUNTAIN_WORDS) || has(TREE_WORDS) || has(CITY_WORDS) || has(CLOUD_WORDS);

@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { GatewayError } from '../../errors.ts';
+import { Semaphore } from '../../http/semaphore.ts';
 import type { Channel } from '../types.ts';
 import { malformedResponse } from './upstream-errors.ts';
 
@@ -32,6 +33,14 @@ function upstreamResponse(status: number, headers: UpstreamResponse['headers'], 
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 /**
+ * Upstream bodies read into memory at once, process-wide. A thousand requests held open by a slow
+ * upstream may all get their multi-megabyte answers in the same second; reading them a few dozen
+ * at a time leaves the rest in the kernel's socket buffers (TCP flow control holds the upstream
+ * back) instead of in the heap, so memory stays bounded by this, not by the number of requests.
+ */
+const bodyReads = new Semaphore(32);
+
+/**
  * One HTTP call to an upstream over the channel's pool. Connection failures, resets and truncated
  * bodies become retryable `upstream_error`s; the caller's signal (client gone, attempt timeout,
  * deadline) aborts the call and is rethrown as is, so the router can tell which one fired.
@@ -50,20 +59,25 @@ export async function callUpstream(
       signal: options.signal,
     });
     connected = true;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of response.body) {
-      const buffer = chunk as Buffer;
-      total += buffer.length;
-      if (total > MAX_RESPONSE_BYTES) {
-        response.body.destroy();
-        throw new GatewayError('upstream_error', `The upstream provider (${channel.provider}) answered with more than ${MAX_RESPONSE_BYTES} bytes.`, {
-          retryable: true,
-        });
+    const release = await bodyReads.acquire(options.signal);
+    try {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      for await (const chunk of response.body) {
+        const buffer = chunk as Buffer;
+        total += buffer.length;
+        if (total > MAX_RESPONSE_BYTES) {
+          response.body.destroy();
+          throw new GatewayError('upstream_error', `The upstream provider (${channel.provider}) answered with more than ${MAX_RESPONSE_BYTES} bytes.`, {
+            retryable: true,
+          });
+        }
+        chunks.push(buffer);
       }
-      chunks.push(buffer);
+      return upstreamResponse(response.statusCode, response.headers, Buffer.concat(chunks, total));
+    } finally {
+      release();
     }
-    return upstreamResponse(response.statusCode, response.headers, Buffer.concat(chunks, total));
   } catch (err) {
     if (options.signal.aborted) throw options.signal.reason;
     if (err instanceof GatewayError) throw err;
