@@ -10,7 +10,7 @@ import { normalizeImage } from '../media/normalize.ts';
 import type { PartialImage } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { contentKey } from '../storage/content-key.ts';
+import { contentKeyOffThread } from '../storage/content-key.ts';
 import type { LinkSigner } from '../storage/link-signer.ts';
 import type { ImageData, ImagesResponse } from './images-response.ts';
 
@@ -87,7 +87,7 @@ async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: Gene
   const nowMs = deps.now();
   const createdAt = new Date(nowMs);
   const rows: NewImageRow[] = await Promise.all(normalized.map(async (image) => {
-    const key = contentKey(image.bytes, image.format, createdAt);
+    const key = await contentKeyOffThread(image.bytes, image.format, createdAt);
     await deps.blobs.put(key, image.bytes, mimeOf(image.format));
     return {
       id: `img_${randomUUID().replaceAll('-', '')}`,

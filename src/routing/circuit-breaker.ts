@@ -24,8 +24,10 @@ export class CircuitBreaker {
   #openedAtMs = 0;
   #probeInFlight = false;
   #consecutive = 0;
-  /** Outcomes in the window, oldest first: [timeMs, failed]. */
+  /** Outcomes in the window, oldest first: [timeMs, failed]; `#head` is the first live one. */
   #outcomes: Array<[number, boolean]> = [];
+  #head = 0;
+  #failuresInWindow = 0;
 
   constructor(settings: BreakerSettings, now: () => number = Date.now) {
     this.#settings = settings;
@@ -64,9 +66,18 @@ export class CircuitBreaker {
     if (this.#state === 'open') return;
     this.#consecutive = success ? 0 : this.#consecutive + 1;
     this.#outcomes.push([nowMs, !success]);
-    while (this.#outcomes.length > 0 && (this.#outcomes[0]?.[0] ?? nowMs) < nowMs - this.#settings.windowMs) this.#outcomes.shift();
-    const failures = this.#outcomes.filter(([, failed]) => failed).length;
-    const rateTripped = this.#outcomes.length >= this.#settings.minSamples && failures / this.#outcomes.length >= this.#settings.failureRate;
+    if (!success) this.#failuresInWindow += 1;
+    // Drop outcomes older than the window in O(1) per outcome (a busy channel records thousands).
+    for (let first = this.#outcomes[this.#head]; first !== undefined && first[0] < nowMs - this.#settings.windowMs; first = this.#outcomes[this.#head]) {
+      if (first[1]) this.#failuresInWindow -= 1;
+      this.#head += 1;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#outcomes.length) {
+      this.#outcomes = this.#outcomes.slice(this.#head);
+      this.#head = 0;
+    }
+    const samples = this.#outcomes.length - this.#head;
+    const rateTripped = samples >= this.#settings.minSamples && this.#failuresInWindow / samples >= this.#settings.failureRate;
     if (this.#consecutive >= this.#settings.consecutiveFailures || rateTripped) this.#open(nowMs);
   }
 
@@ -79,13 +90,19 @@ export class CircuitBreaker {
     this.#state = 'open';
     this.#openedAtMs = nowMs;
     this.#probeInFlight = false;
-    this.#outcomes = [];
+    this.#clearWindow();
     this.#consecutive = 0;
   }
 
   #reset(): void {
     this.#state = 'closed';
     this.#consecutive = 0;
+    this.#clearWindow();
+  }
+
+  #clearWindow(): void {
     this.#outcomes = [];
+    this.#head = 0;
+    this.#failuresInWindow = 0;
   }
 }

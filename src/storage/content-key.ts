@@ -26,9 +26,21 @@ const CONTENT_KEY = /^(\d{8})\/([0-9a-f]{32})\.(png|jpeg|webp)$/;
  * anything a client sent.
  */
 export function contentKey(bytes: Buffer, extension: BlobExtension, now: Date): string {
+  return buildKey(createHash('sha256').update(bytes).digest('hex'), extension, now);
+}
+
+/**
+ * The same key, with the hash computed on the libuv thread pool (WebCrypto's digest runs there),
+ * so hashing a multi-megabyte image does not hold the event loop on the request path.
+ */
+export async function contentKeyOffThread(bytes: Buffer, extension: BlobExtension, now: Date): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return buildKey(Buffer.from(digest).toString('hex'), extension, now);
+}
+
+function buildKey(sha256Hex: string, extension: BlobExtension, now: Date): string {
   const day = now.toISOString().slice(0, 10).replaceAll('-', '');
-  const hashHex = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
-  const key = `${day}/${hashHex}.${extension}`;
+  const key = `${day}/${sha256Hex.slice(0, 32)}.${extension}`;
   // Only a clock outside years 0000-9999 (or an invalid Date) can get here; that is our bug.
   if (!isValidContentKey(key)) throw new RangeError(`cannot build a content key for the date ${String(now)}`);
   return key;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { contentKey, isValidContentKey, parseContentKey } from '../../src/storage/content-key.ts';
+import { contentKey, contentKeyOffThread, isValidContentKey, parseContentKey } from '../../src/storage/content-key.ts';
 
 const BYTES = Buffer.from('some image bytes');
 const HASH32 = createHash('sha256').update(BYTES).digest('hex').slice(0, 32);
@@ -71,5 +71,13 @@ describe('parseContentKey', () => {
 
   it('returns null for an invalid key', () => {
     assert.equal(parseContentKey(`20260101/${HASH32}.gif`), null);
+  });
+});
+
+describe('contentKeyOffThread', () => {
+  it('gives the same key as contentKey', async () => {
+    const bytes = Buffer.from('some image bytes');
+    const day = new Date('2026-03-04T05:06:07Z');
+    assert.equal(await contentKeyOffThread(bytes, 'png', day), contentKey(bytes, 'png', day));
   });
 });
