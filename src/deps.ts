@@ -45,10 +45,11 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     throw new ConfigError(`server.defaultModel: '${config.server.defaultModel}' is not a catalog model`);
   }
   const built = buildChannels(config.channels, PROVIDERS, catalog, config.routing);
-  const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger });
   const limits = createLimits(config.redis.url, config.redis.keyPrefix, {
     onRedisError: (err) => logger.error({ err: err.message }, 'redis connection error'),
   });
+  const board = limits.breakerBoard(built.channels.map((routed) => routed.channel.id));
+  const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger, board });
   const signer = new UrlSigner(secret, publicBaseUrl(config, listeningPort));
   const storage = createStorage(config, signer);
   const keys = new KeysRepo(db);

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { type BreakerBoard, LocalBreakerBoard, RedisBreakerBoard } from './breaker-board.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { IdempotencyStore } from './idempotency-store.ts';
 import { MemoryConcurrencyLimiter } from './memory-concurrency-limiter.ts';
@@ -9,6 +10,7 @@ import { RedisConcurrencyLimiter } from './redis-concurrency-limiter.ts';
 import { RedisIdempotencyStore } from './redis-idempotency-store.ts';
 import { RedisRateLimiter } from './redis-rate-limiter.ts';
 
+export type { BreakerBoard } from './breaker-board.ts';
 export type { ConcurrencyLimiter, Lease } from './concurrency-limiter.ts';
 export {
   type BeginResult,
@@ -32,6 +34,8 @@ export interface Limits {
   readonly rateLimiter: RateLimiter;
   readonly concurrency: ConcurrencyLimiter;
   readonly idempotency: IdempotencyStore;
+  /** Shares open circuit breakers of these channels between replicas (a no-op in memory). */
+  breakerBoard(channelIds: readonly string[]): BreakerBoard;
   /** Closes the Redis connection (after its pending replies); nothing to do in memory. */
   close(): Promise<void>;
 }
@@ -47,6 +51,7 @@ export function createLimits(redisUrl: string | undefined, prefix: string, optio
       rateLimiter: new MemoryRateLimiter(),
       concurrency: new MemoryConcurrencyLimiter(),
       idempotency: new MemoryIdempotencyStore(),
+      breakerBoard: () => new LocalBreakerBoard(),
       close: async () => {},
     };
   }
@@ -62,11 +67,18 @@ export function createLimits(redisUrl: string | undefined, prefix: string, optio
     disconnectTimeout: 200,
   });
   if (options.onRedisError !== undefined) client.on('error', options.onRedisError);
+  const boards: RedisBreakerBoard[] = [];
   return {
     rateLimiter: new RedisRateLimiter(client, prefix),
     concurrency: new RedisConcurrencyLimiter(client, prefix),
     idempotency: new RedisIdempotencyStore(client, prefix),
+    breakerBoard: (channelIds) => {
+      const board = new RedisBreakerBoard(client, prefix, channelIds);
+      boards.push(board);
+      return board;
+    },
     close: async () => {
+      for (const board of boards) board.close();
       // QUIT lets replies already asked for arrive first. A client that is not connected cannot
       // send it, and would keep its reconnect timer (and the process) alive: drop it outright.
       if (client.status === 'ready') await client.quit().catch(() => client.disconnect());

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ModelSpec } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import { GatewayError } from '../errors.ts';
+import type { BreakerBoard } from '../limits/index.ts';
 import type { Channel, PartialImage, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
@@ -63,6 +64,7 @@ export class Router {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #demoMode: boolean;
+  readonly #board: BreakerBoard | null;
 
   constructor(options: {
     channels: readonly RoutedChannel[];
@@ -71,7 +73,10 @@ export class Router {
     logger: Logger;
     now?: () => number;
     random?: () => number;
+    /** Open breakers shared with other replicas (Redis), if any. */
+    board?: BreakerBoard;
   }) {
+    this.#board = options.board ?? null;
     this.#settings = options.settings;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
@@ -165,6 +170,12 @@ export class Router {
       const { channel, adapter } = state.routed;
       for (let tryOnChannel = 0; attempts < this.#settings.maxAttempts; tryOnChannel += 1) {
         signal.throwIfAborted();
+        const sharedOpenMs = this.#board?.openForMs(channel.id) ?? 0;
+        if (sharedOpenMs > 0 && state.breaker.state === 'closed') {
+          // Another replica found this channel failing: skip it here too until its cool-down ends.
+          shortestOpenMs = Math.min(shortestOpenMs, sharedOpenMs);
+          break;
+        }
         if (!state.breaker.tryAcquire()) {
           shortestOpenMs = Math.min(shortestOpenMs, state.breaker.retryAfterMs());
           break;
@@ -212,8 +223,10 @@ export class Router {
             throw err;
           }
           const countsAgainstChannel = err.code !== 'content_policy_violation' && err.code !== 'rate_limit_exceeded' && err.status >= 500;
-          if (countsAgainstChannel) state.breaker.record(false);
-          else state.breaker.release();
+          if (countsAgainstChannel) {
+            state.breaker.record(false);
+            if (state.breaker.state === 'open') this.#board?.post(channel.id, state.breaker.retryAfterMs());
+          } else state.breaker.release();
           if (err.code === 'upstream_configuration_error') {
             this.#logger.error({ channel: channel.id, provider: channel.provider, requestId: ctx.requestId }, `channel ${channel.id} rejected our credentials: check its apiKey`);
             break;

@@ -244,3 +244,23 @@ describe('Router', () => {
     assert.equal(outcome.channel.id, 'local');
   });
 });
+
+describe('Router with a shared breaker board', () => {
+  it('a channel another replica found failing is skipped here without a call', async () => {
+    const posted = new Map<string, number>();
+    const board = {
+      isOpen: (id: string) => (posted.get(id) ?? 0) > Date.now(),
+      openForMs: (id: string) => Math.max(0, (posted.get(id) ?? 0) - Date.now()),
+      post: (id: string, ms: number) => void posted.set(id, Date.now() + ms),
+      close: () => {},
+    };
+    const s = scripted();
+    s.scripts.set('a', Array.from({ length: 3 }, () => retryable()));
+    const replicaA = new Router({ channels: [channel('a', s.adapter)], local: null, settings: { ...SETTINGS, maxAttempts: 3 }, logger, board });
+    const replicaB = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger, board });
+    await assert.rejects(replicaA.execute(gpt(), ctx()));
+    assert.equal(s.calls.length, 3);
+    await assert.rejects(replicaB.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).status === 503);
+    assert.equal(s.calls.length, 3, 'replica B made no call');
+  });
+});
