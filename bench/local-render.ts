@@ -9,8 +9,8 @@
 // renderer's own channel layout: opaque pictures are RGB, and encoding an RGBA buffer instead
 // would make the ceiling slower than the work the renderer really has to do.
 //
-// Renders and encodes alternate within each cell (see `measureCell`), so the ratio holds even
-// when something else on the machine takes CPU for a while.
+// Renders and encodes alternate within each cell, and the ratio is the median of paired rounds
+// (see `measureCell`), so it holds even when something else on the machine takes CPU for a while.
 //
 //   npx node bench/local-render.ts        (about 2 s per cell, 9 cells)
 import sharp from 'sharp';
@@ -49,7 +49,10 @@ export interface BenchRow {
   readonly quality: string;
   readonly rendersPerSecond: number;
   readonly encodesPerSecond: number;
-  /** rendersPerSecond / encodesPerSecond. */
+  /**
+   * Render speed over the ceiling's: the median, over rounds, of one encode's time over one
+   * render's. A median of paired rounds shrugs off bursts of load that the means above absorb.
+   */
   readonly ratio: number;
 }
 
@@ -99,6 +102,12 @@ async function ceilingSamples(format: OutputFormat, quality: string): Promise<{ 
   return samples;
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
 async function timeMs(task: () => Promise<unknown>): Promise<number> {
   const startMs = performance.now();
   await task();
@@ -106,8 +115,8 @@ async function timeMs(task: () => Promise<unknown>): Promise<number> {
 }
 
 /**
- * One cell: renders and ceiling encodes alternate, one of each per round, so a burst of load
- * from elsewhere on the machine slows both alike and their ratio holds.
+ * One cell: renders and ceiling encodes alternate, one of each per round, so load from elsewhere
+ * on the machine falls on both alike.
  */
 async function measureCell(format: OutputFormat, quality: string, cellMs: number): Promise<BenchRow> {
   const samples = await ceilingSamples(format, quality);
@@ -122,15 +131,22 @@ async function measureCell(format: OutputFormat, quality: string, cellMs: number
   }
   let renderMs = 0;
   let encodeMs = 0;
-  let rounds = 0;
+  const roundRatios: number[] = [];
   while (renderMs + encodeMs < cellMs) {
-    renderMs += await timeMs(() => render(format, quality));
-    encodeMs += await timeMs(() => encodeOnly(rounds));
-    rounds += 1;
+    const oneRenderMs = await timeMs(() => render(format, quality));
+    const oneEncodeMs = await timeMs(() => encodeOnly(roundRatios.length));
+    renderMs += oneRenderMs;
+    encodeMs += oneEncodeMs;
+    roundRatios.push(oneEncodeMs / oneRenderMs);
   }
-  const rendersPerSecond = (rounds * 1000) / renderMs;
-  const encodesPerSecond = (rounds * 1000) / encodeMs;
-  return { format, quality, rendersPerSecond, encodesPerSecond, ratio: rendersPerSecond / encodesPerSecond };
+  const rounds = roundRatios.length;
+  return {
+    format,
+    quality,
+    rendersPerSecond: (rounds * 1000) / renderMs,
+    encodesPerSecond: (rounds * 1000) / encodeMs,
+    ratio: median(roundRatios),
+  };
 }
 
 export async function main(options: { cellMs?: number } = {}): Promise<BenchRow[]> {

@@ -26,6 +26,7 @@ const JPEG_QUALITY_TOLERANCE = 5;
  *
  * - another format or pixel size, or an EXIF orientation that still has to be applied;
  * - an alpha channel when the target is opaque (it is flattened onto white);
+ * - CMYK pixels (print JPEGs), which browsers and image libraries show unreliably;
  * - more than one frame (an animated WebP: the first frame is kept);
  * - a JPEG clearly less compressed than asked (its quality is estimated from its tables);
  * - a lossless WebP when lossy compression was asked.
@@ -40,6 +41,7 @@ export function reencodeReason(bytes: Buffer, format: OutputFormat, meta: Metada
     return `size ${meta.autoOrient.width}x${meta.autoOrient.height} → ${target.width}x${target.height}`;
   }
   if (meta.hasAlpha && !target.transparent) return 'alpha on an opaque target';
+  if (meta.space === 'cmyk') return 'CMYK pixels';
   if ((meta.pages ?? 1) > 1) return `${meta.pages} frames`;
   if (format === 'jpeg') {
     const quality = estimateJpegQuality(bytes);

@@ -53,7 +53,13 @@ export async function normalizeImage(input: Buffer, target: NormalizeTarget): Pr
     throw badImage(`is not a readable ${format} image`, err);
   }
   const { width, height } = target.size;
-  const reason = reencodeReason(input, format, meta, { ...target, width, height });
+  const reason = reencodeReason(input, format, meta, {
+    format: target.format,
+    compressionPct: target.compressionPct,
+    width,
+    height,
+    transparent: target.transparent,
+  });
   if (reason === null) return { bytes: input, format, width, height };
 
   let pipeline = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();

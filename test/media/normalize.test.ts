@@ -57,6 +57,14 @@ describe('normalizeImage', () => {
     assert.ok(result.bytes.length < jpeg.length, 'the re-encoded jpeg is smaller');
   });
 
+  it('converts a CMYK jpeg to sRGB', async () => {
+    const cmyk = await sharp(await picture(64, 48)).toColourspace('cmyk').jpeg({ quality: 80 }).toBuffer();
+    assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
+    const result = await normalizeImage(cmyk, target({ format: 'jpeg', compressionPct: 80 }));
+    assert.notEqual(result.bytes, cmyk);
+    assert.equal((await sharp(result.bytes).metadata()).space, 'srgb');
+  });
+
   it('transcodes png to jpeg, flattening transparency onto white', async () => {
     const png = await picture(64, 48, { alpha: true });
     const result = await normalizeImage(png, target({ format: 'jpeg', compressionPct: 90 }));

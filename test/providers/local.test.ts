@@ -4,6 +4,8 @@ import sharp from 'sharp';
 import type { GenerationRequest } from '../../src/contract/generation-request.ts';
 import { estimateJpegQuality } from '../../src/media/jpeg-quality.ts';
 import { normalizeImage } from '../../src/media/normalize.ts';
+import { releaseBuffer, takeBuffer } from '../../src/providers/local/buffer-pool.ts';
+import { doubleCanvas } from '../../src/providers/local/double.ts';
 import { localProvider } from '../../src/providers/local/index.ts';
 import type { Channel, ProviderResult } from '../../src/providers/types.ts';
 import { buildChannels } from '../../src/routing/build-channels.ts';
@@ -254,5 +256,44 @@ describe('local provider', () => {
 
   it('renders a whole request in one call, so each image keeps its own seed', () => {
     for (const model of catalog.all()) assert.equal(localProvider.maxImagesPerCall(model), model.maxN);
+  });
+});
+
+describe('local provider internals', () => {
+  /** Bilinear doubling written the slow, obvious way. */
+  function referenceDouble(data: Uint8ClampedArray, width: number, height: number, channels: 3 | 4): Uint8ClampedArray {
+    const out = new Uint8ClampedArray(width * 2 * height * 2 * channels);
+    const at = (x: number, y: number, k: number): number =>
+      data[(Math.min(height - 1, Math.max(0, y)) * width + Math.min(width - 1, Math.max(0, x))) * channels + k] ?? 0;
+    for (let y = 0; y < height * 2; y += 1) {
+      for (let x = 0; x < width * 2; x += 1) {
+        const sx = Math.floor(x / 2);
+        const sy = Math.floor(y / 2);
+        const nx = x % 2 === 1 ? sx + 1 : sx - 1;
+        const ny = y % 2 === 1 ? sy + 1 : sy - 1;
+        for (let k = 0; k < channels; k += 1) {
+          const sum = 9 * at(sx, sy, k) + 3 * at(nx, sy, k) + 3 * at(sx, ny, k) + at(nx, ny, k);
+          out[(y * width * 2 + x) * channels + k] = (sum + 8) >> 4;
+        }
+      }
+    }
+    return out;
+  }
+
+  it('doubles a canvas exactly like a bilinear enlargement, at any size and channel count', () => {
+    for (const [width, height, channels] of [[64, 48, 3], [5, 3, 3], [7, 5, 4], [6, 4, 4], [1, 1, 3]] as const) {
+      const data = new Uint8ClampedArray(width * height * channels).map((_, i) => (i * 7919 + 13) % 256);
+      const doubled = doubleCanvas({ data, width, height, channels });
+      assert.deepEqual([doubled.width, doubled.height, doubled.channels], [width * 2, height * 2, channels]);
+      assert.deepEqual(doubled.data, referenceDouble(data, width, height, channels), `${width}x${height}x${channels}`);
+    }
+  });
+
+  it('hands out recycled buffers zeroed', () => {
+    const first = takeBuffer(4096);
+    new Uint8Array(first).fill(0xab);
+    releaseBuffer(first);
+    const again = takeBuffer(4096);
+    assert.ok(new Uint8Array(again).every((byte) => byte === 0));
   });
 });

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { GenerationRequest } from '../../contract/generation-request.ts';
+import { withEncoder } from '../../media/encoder.ts';
 import type { PartialImage } from '../types.ts';
 
 /**
@@ -14,19 +15,14 @@ export async function emitPartials(request: GenerationRequest, images: readonly 
   for (const [imageIndex, image] of images.entries()) {
     for (let partialIndex = 0; partialIndex < count; partialIndex += 1) {
       const factor = 2 ** (count - partialIndex + 1);
+      // Whole-number factors with the plain kernels keep libvips on its fast path (a smooth
+      // `cubic` enlargement costs several encodes); the blur hides the blockiness.
       const coarse = await sharp(image)
-        .resize(Math.max(1, Math.round(width / factor)), Math.max(1, Math.round(height / factor)), { kernel: 'cubic' })
+        .resize(Math.max(1, Math.round(width / factor)), Math.max(1, Math.round(height / factor)), { kernel: 'nearest' })
         .toBuffer();
-      let pipeline = sharp(coarse).resize(width, height, { kernel: 'cubic' });
-      if (request.outputFormat === 'jpeg') pipeline = pipeline.flatten({ background: '#ffffff' }).jpeg({ quality: clampQuality(request.outputCompression) });
-      else if (request.outputFormat === 'webp') pipeline = pipeline.webp({ quality: clampQuality(request.outputCompression) });
-      else pipeline = pipeline.png({ compressionLevel: 3 });
-      const bytes = await pipeline.toBuffer();
+      const enlarged = sharp(coarse).resize(width, height, { kernel: 'nearest' }).blur(Math.max(0.3, factor / 3));
+      const bytes = await withEncoder(request.outputFormat === 'jpeg' ? enlarged.flatten({ background: '#ffffff' }) : enlarged, request.outputFormat, request.outputCompression).toBuffer();
       onPartial({ imageIndex, partialIndex, base64: bytes.toString('base64') });
     }
   }
-}
-
-function clampQuality(compressionPct: number): number {
-  return Math.min(100, Math.max(1, Math.round(compressionPct)));
 }

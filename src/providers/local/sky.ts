@@ -23,6 +23,10 @@ export function paintSky(frame: Frame, random: Random): void {
   const stepsPerPixel = GLOW_STEPS_PER_RADIUS / glowRadius;
   const lastStep = glow.length - 1;
   const alpha = channels === 4 ? 0 : 255;
+  // Every sky colour is a blend of palette colours, so always within 0–255: plain bytes with
+  // explicit rounding are safe here, and cheaper to store than the clamped array's doubles (the
+  // sky is the largest layer).
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
 
   for (let y = 0; y < horizonRow; y += 1) {
     const t = y / horizonRow;
@@ -42,27 +46,14 @@ export function paintSky(frame: Frame, random: Random): void {
     }
     const dy2 = (y - sunY) * (y - sunY);
     let i = y * width * channels;
-    if ((globalThis as unknown as { U8?: boolean }).U8) {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
-    for (let x = 0; x < width; x += 1, i += channels) {
-      const dx = x - sunX;
-      const step = Math.sqrt(dx * dx + dy2) * stepsPerPixel;
-      const k = glow[step < lastStep ? step | 0 : lastStep]!;
-      bytes[i] = (r + (gr - r) * k + 0.5) | 0;
-      bytes[i + 1] = (g + (gg - g) * k + 0.5) | 0;
-      bytes[i + 2] = (b + (gb - b) * k + 0.5) | 0;
-      if (channels === 4) bytes[i + 3] = alpha;
-    }
-    } else {
     for (let x = 0; x < width; x += 1, i += channels) {
       const dx = x - sunX;
       const step = Math.sqrt(dx * dx + dy2) * stepsPerPixel;
       const k = glow[step < lastStep ? step | 0 : lastStep] ?? 0;
-      data[i] = r + (gr - r) * k;
-      data[i + 1] = g + (gg - g) * k;
-      data[i + 2] = b + (gb - b) * k;
-      if (channels === 4) data[i + 3] = alpha;
-    }
+      bytes[i] = (r + (gr - r) * k + 0.5) | 0;
+      bytes[i + 1] = (g + (gg - g) * k + 0.5) | 0;
+      bytes[i + 2] = (b + (gb - b) * k + 0.5) | 0;
+      if (channels === 4) bytes[i + 3] = alpha;
     }
   }
 
