@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { KeysRepo } from '../../src/db/keys-repo.ts';
 import { Ledger } from '../../src/ledger/ledger.ts';
 import { createTestDatabase, type TestDatabase } from '../support/databases.ts';
+import { scaledEnv } from '../support/gateway.ts';
 import { decode } from '../support/images.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
 import { startS3Server, type S3TestServer } from '../support/s3-server.ts';
@@ -35,16 +36,8 @@ describe('three replicas on PostgreSQL, Redis and S3', () => {
     keys = new KeysRepo(database.db);
     s3 = await startS3Server();
     const env = {
-      DATABASE_URL: database.url ?? '',
-      REDIS_URL,
-      IMAGEGATE_REDIS_PREFIX: prefix,
+      ...scaledEnv(database, s3, REDIS_URL, prefix),
       IMAGEGATE_SIGNING_SECRET: randomBytes(32).toString('hex'),
-      IMAGEGATE_S3_BUCKET: s3.bucket,
-      IMAGEGATE_S3_REGION: s3.region,
-      IMAGEGATE_S3_ENDPOINT: s3.endpoint,
-      IMAGEGATE_S3_FORCE_PATH_STYLE: 'true',
-      IMAGEGATE_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      IMAGEGATE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
       // Links to the gateway's own /files route, so a link made by one replica is served by another.
       IMAGEGATE_S3_PRESIGNED_LINKS: 'false',
     };

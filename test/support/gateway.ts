@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { buildApp, type App, type Deps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDeps } from '../../src/deps.ts';
 import { createLogger } from '../../src/log.ts';
-import { createTestDatabase } from './databases.ts';
-import { startS3Server } from './s3-server.ts';
+import { createTestDatabase, type TestDatabase } from './databases.ts';
+import { freePort } from './free-port.ts';
+import { type S3TestServer, startS3Server } from './s3-server.ts';
 
 export interface TestGateway {
   readonly baseUrl: string;
@@ -63,16 +63,19 @@ export async function startGateway(env: Record<string, string> = {}, mode: 'embe
   };
 }
 
-/** A port the OS has just handed out on loopback (the gateway's links need it before listening). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address !== null && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+/** The settings that put a gateway on a test database, Redis prefix and bucket. */
+export function scaledEnv(database: TestDatabase, s3: S3TestServer, redisUrl: string, prefix: string): Record<string, string> {
+  return {
+    DATABASE_URL: database.url ?? '',
+    REDIS_URL: redisUrl,
+    IMAGEGATE_REDIS_PREFIX: prefix,
+    IMAGEGATE_S3_BUCKET: s3.bucket,
+    IMAGEGATE_S3_REGION: s3.region,
+    IMAGEGATE_S3_ENDPOINT: s3.endpoint,
+    IMAGEGATE_S3_FORCE_PATH_STYLE: 'true',
+    IMAGEGATE_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    IMAGEGATE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
 }
 
 /** A fresh PostgreSQL database, a Redis key prefix and an S3 bucket: the scaled column of DESIGN.md. */
@@ -82,17 +85,7 @@ async function scaledBackends(): Promise<{ env: Record<string, string>; close: (
   const prefix = `imagegate-test:${randomBytes(6).toString('hex')}:`;
   const redisUrl = process.env['IMAGEGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379';
   return {
-    env: {
-      DATABASE_URL: database.url ?? '',
-      REDIS_URL: redisUrl,
-      IMAGEGATE_REDIS_PREFIX: prefix,
-      IMAGEGATE_S3_BUCKET: s3.bucket,
-      IMAGEGATE_S3_REGION: s3.region,
-      IMAGEGATE_S3_ENDPOINT: s3.endpoint,
-      IMAGEGATE_S3_FORCE_PATH_STYLE: 'true',
-      IMAGEGATE_S3_ACCESS_KEY_ID: s3.accessKeyId,
-      IMAGEGATE_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    },
+    env: scaledEnv(database, s3, redisUrl, prefix),
     close: async () => {
       await database.drop();
       await s3.close();
