@@ -12,7 +12,9 @@ import { authHook } from './api/auth.ts';
 import { registerHealthRoute } from './api/health.ts';
 import { registerHistoryRoutes } from './api/images-history.ts';
 import { registerJobRoutes } from './api/images-jobs.ts';
+import { registerEditsRoute } from './api/images-edits.ts';
 import { registerGenerationsRoute } from './api/images-generations.ts';
+import { registerVariationsRoute } from './api/images-variations.ts';
 import { registerModelsRoutes } from './api/models.ts';
 import type { Catalog } from './catalog/index.ts';
 import type { ImagesRepo } from './db/images-repo.ts';
@@ -164,15 +166,19 @@ export function buildApp(deps: Deps): App {
     registerModelsRoutes(v1, { catalog: deps.catalog, router: deps.router, createdSeconds: CATALOG_CREATED_SECONDS });
     const jobs = { jobs: deps.jobs, catalog: deps.catalog, defaultModel: deps.defaultModel, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now };
     registerJobRoutes(v1, jobs);
+    const idempotency = { store: deps.limits.idempotency, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now, inProgressTtlMs: deps.holdTtlMs };
     registerGenerationsRoute(v1, {
       catalog: deps.catalog,
       defaultModel: deps.defaultModel,
       limits: deps.limits,
       leaseMs: deps.holdTtlMs,
-      idempotency: { store: deps.limits.idempotency, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now, inProgressTtlMs: deps.holdTtlMs },
+      idempotency,
       jobs,
       generate: deps.generate,
     });
+    const images = { catalog: deps.catalog, edit: deps.generate, limits: deps.limits, leaseMs: deps.holdTtlMs, idempotency };
+    registerEditsRoute(v1, { ...images, defaultModel: deps.defaultModel });
+    registerVariationsRoute(v1, images);
   });
 
   return {

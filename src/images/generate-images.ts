@@ -1,17 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { computeUsage, type Dimensions, formatSize, type ImageUsage } from '../catalog/index.ts';
+import type { Dimensions, ImageUsage } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { ImagesRepo } from '../db/images-repo.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { deliveredCostMicroUsd, maxCostMicroUsd } from '../ledger/pricing.ts';
-import type { NewImageRow } from '../db/schema.ts';
-import { mimeOf } from '../media/sniff.ts';
-import { normalizeImage } from '../media/normalize.ts';
 import type { PartialImage } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import { contentKeyOffThread } from '../storage/content-key.ts';
 import type { LinkSigner } from '../storage/link-signer.ts';
+import { deliverImages } from './deliver-images.ts';
 import type { ImageData, ImagesResponse } from './images-response.ts';
 
 export interface GenerateDeps {
@@ -68,69 +64,7 @@ export async function generateImages(deps: GenerateDeps, request: GenerationRequ
 }
 
 async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
-  const { result, channel, attempts } = await deps.router.execute(request, ctx);
-  // qwen-image maps sizes to its own list; the image is checked against what was delivered.
-  const size = result.deliveredSize ?? request.size;
-
-  const normalized = await Promise.all(
-    result.images.map((image) =>
-      normalizeImage(image.bytes, {
-        format: request.outputFormat,
-        compressionPct: request.outputCompression,
-        size,
-        transparent: request.background === 'transparent',
-      }),
-    ),
-  );
-  ctx.signal.throwIfAborted();
-
-  const nowMs = deps.now();
-  const createdAt = new Date(nowMs);
-  const rows: NewImageRow[] = await Promise.all(normalized.map(async (image) => {
-    const key = await contentKeyOffThread(image.bytes, image.format, createdAt);
-    await deps.blobs.put(key, image.bytes, mimeOf(image.format));
-    return {
-      id: `img_${randomUUID().replaceAll('-', '')}`,
-      api_key_id: ctx.apiKeyId,
-      request_id: ctx.requestId,
-      model: request.model.id,
-      provider: channel.provider,
-      blob_key: key,
-      format: image.format,
-      width: image.width,
-      height: image.height,
-      size_bytes: image.bytes.length,
-      created_at_ms: nowMs,
-      expires_at_ms: nowMs + deps.retentionSeconds * 1000,
-    };
-  }));
-  await deps.images.insertMany(rows);
-
-  const urlExpiresAtSeconds = Math.floor(nowMs / 1000) + Math.min(deps.urlTtlSeconds, deps.retentionSeconds);
-  const data: ImageData[] = await Promise.all(normalized.map(async (image, index) => {
-    const revised = request.model.revisesPrompt ? (result.images[index]?.revisedPrompt ?? request.prompt) : undefined;
-    const revisedField = revised === undefined ? {} : { revised_prompt: revised };
-    const row = rows[index];
-    if (request.responseFormat === 'url' && row !== undefined) {
-      return { url: await deps.links.sign(row.blob_key, urlExpiresAtSeconds), ...revisedField };
-    }
-    const original = result.images[index];
-    const base64 = original?.base64 !== undefined && original.bytes === image.bytes ? original.base64 : image.bytes.toString('base64');
-    return { b64_json: base64, ...revisedField };
-  }));
-
-  const usage = request.model.tokens === null ? null : (result.usage ?? computeUsage(request.model, request.quality, size, request.n, request.prompt));
-  const body: ImagesResponse = { created: Math.floor(nowMs / 1000), data };
-  if (request.model.family === 'gpt-image') {
-    const first = normalized[0];
-    body.background = request.background;
-    body.output_format = request.outputFormat;
-    body.quality = request.quality;
-    body.size = first === undefined ? formatSize(size) : `${first.width}x${first.height}`;
-    if (usage !== null) body.usage = usage;
-  }
-  const costMicroUsd = deliveredCostMicroUsd(request, size, request.n, usage);
-  return { body, provider: channel.provider, channel: channel.id, attempts, costMicroUsd, imageIds: rows.map((row) => row.id), usage, size };
+  return deliverImages(deps, request, await deps.router.execute(request, ctx), ctx);
 }
 
 /** Where a streamed generation's events go; `completed` says whether the client got it. */

@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { ImageUsage, ModelSpec } from '../catalog/index.ts';
+import type { EditRequest } from '../contract/edit.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
+import type { VariationRequest } from '../contract/variation.ts';
 
 /** One image as a provider produced it, before the media step normalizes it. */
 export interface ProviderImage {
@@ -81,4 +83,12 @@ export interface ProviderAdapter {
    * answers with the final images.
    */
   generate(request: GenerationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+  /**
+   * `POST /v1/images/edits`: exactly `request.n` images made from `request.images` (the first is
+   * edited where `request.mask` is transparent; the rest are references). Absent when the
+   * provider cannot edit: the router then skips its channels for edits.
+   */
+  edit?(request: EditRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+  /** `POST /v1/images/variations`: exactly `request.n` variations of `request.image`. */
+  variation?(request: VariationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
 }

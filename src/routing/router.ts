@@ -4,7 +4,7 @@ import type { ModelSpec } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import { GatewayError } from '../errors.ts';
 import type { BreakerBoard } from '../limits/index.ts';
-import type { Channel, PartialImage, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
+import type { CallContext, Channel, PartialImage, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
 import { Semaphore } from '../http/semaphore.ts';
@@ -42,6 +42,23 @@ export interface RouteOutcome {
   /** Upstream calls made, retries and fan-out included. */
   readonly attempts: number;
 }
+
+/**
+ * How one upstream call is made for a request: `generate`, or another adapter method (`edit`,
+ * `variation`). Channels whose adapter does not `support` the operation are skipped.
+ */
+export interface AdapterOperation<R extends GenerationRequest> {
+  /** For messages: "edit images". */
+  readonly name: string;
+  supports(adapter: ProviderAdapter): boolean;
+  call(adapter: ProviderAdapter, request: R, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+}
+
+const GENERATE: AdapterOperation<GenerationRequest> = {
+  name: 'generate images',
+  supports: () => true,
+  call: async (adapter, request, channel, ctx) => adapter.generate(request, channel, ctx),
+};
 
 interface ChannelState {
   readonly routed: RoutedChannel;
@@ -108,7 +125,15 @@ export class Router {
   }
 
   async execute(request: GenerationRequest, ctx: RouteContext): Promise<RouteOutcome> {
-    const states = this.#statesFor(request.model);
+    return this.executeOperation(request, ctx, GENERATE);
+  }
+
+  /** As `execute`, with another adapter method than `generate` (edits, variations). */
+  async executeOperation<R extends GenerationRequest>(request: R, ctx: RouteContext, operation: AdapterOperation<R>): Promise<RouteOutcome> {
+    const states = this.#statesFor(request.model).filter((state) => operation.supports(state.routed.adapter));
+    if (states.length === 0) {
+      throw new GatewayError('invalid_value', `No upstream channel configured for '${request.model.id}' can ${operation.name}.`, { param: 'model' });
+    }
     const deadlineAtMs = this.#now() + this.#settings.deadlineMs;
     const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.#settings.deadlineMs)]);
 
@@ -123,7 +148,7 @@ export class Router {
     const offsets = parts.map((_, i) => parts.slice(0, i).reduce((sum, count) => sum + count, 0));
     const outcomes = await Promise.all(
       parts.map((count, i) =>
-        this.#runPart({ ...request, n: count }, states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch((err: unknown) => {
+        this.#runPart({ ...request, n: count }, states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }, operation).catch((err: unknown) => {
           cancelParts.abort(err);
           throw err;
         }),
@@ -156,12 +181,13 @@ export class Router {
   }
 
   /** One part of a request through retries and fallback. */
-  async #runPart(
-    request: GenerationRequest,
+  async #runPart<R extends GenerationRequest>(
+    request: R,
     states: readonly ChannelState[],
     deadlineAtMs: number,
     signal: AbortSignal,
     ctx: RouteContext & { imageOffset: number },
+    operation: AdapterOperation<R>,
   ): Promise<RouteOutcome> {
     let attempts = 0;
     let lastError: unknown;
@@ -201,7 +227,7 @@ export class Router {
                 forward({ ...partial, imageIndex: partial.imageIndex + ctx.imageOffset });
               };
         try {
-          const result = await adapter.generate(request, channel, {
+          const result = await operation.call(adapter, request, channel, {
             signal: attemptSignal,
             requestId: ctx.requestId,
             logger: this.#logger,

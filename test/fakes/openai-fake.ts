@@ -20,6 +20,7 @@ export async function startOpenAIFake(options: { apiKey?: string; azure?: boolea
       return sendJson(res, 401, { error: { message: 'Incorrect API key provided: sk-****.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
     }
     const path = received.path;
+    if (/\/images\/(edits|variations)$/.test(path)) return answerEditOrVariation(received, fault, res, options.azure === true);
     const isGeneration = options.azure === true ? /^\/openai\/(deployments\/[^/]+\/images\/generations|v1\/images\/generations)$/.test(path) : path.endsWith('/images/generations');
     if (!isGeneration) return sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: null } });
     return answerGeneration(received, fault, res, options.azure === true, stored);
@@ -130,4 +131,100 @@ async function sendStream(
     res.write(`event: image_generation.completed\ndata: ${JSON.stringify({ type: 'image_generation.completed', b64_json: item['b64_json'], usage: answer['usage'], ...common })}\n\n`);
   }
   res.end();
+}
+
+/** One part of a multipart/form-data body, as a fake upstream reads it. */
+export interface FakePart {
+  readonly name: string;
+  readonly filename: string | null;
+  readonly contentType: string | null;
+  readonly data: Buffer;
+}
+
+/**
+ * A small RFC 7578 reader, enough for what clients and the gateway send: parts split on the
+ * boundary, Content-Disposition name/filename and Content-Type read from each part's headers.
+ */
+export function parseMultipart(body: Buffer, contentType: string | undefined): FakePart[] | null {
+  const boundary = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
+  if (!(contentType ?? '').startsWith('multipart/form-data') || boundary === null) return null;
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2] ?? ''}`, 'latin1');
+  const parts: FakePart[] = [];
+  let start = body.indexOf(delimiter);
+  while (start !== -1) {
+    const headerStart = start + delimiter.length;
+    if (body.subarray(headerStart, headerStart + 2).toString('latin1') === '--') break;
+    const headerEnd = body.indexOf('\r\n\r\n', headerStart, 'latin1');
+    if (headerEnd === -1) return null;
+    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n', 'latin1'), delimiter]), headerEnd);
+    if (next === -1) return null;
+    const headers = body.subarray(headerStart + 2, headerEnd).toString('utf8');
+    const disposition = /content-disposition:\s*form-data;([^\r\n]*)/i.exec(headers)?.[1] ?? '';
+    const name = /(?:^|;)\s*name="([^"]*)"/.exec(disposition)?.[1] ?? '';
+    const filename = /filename="([^"]*)"/.exec(disposition)?.[1] ?? null;
+    const type = /content-type:\s*([^\r\n]+)/i.exec(headers)?.[1]?.trim() ?? null;
+    parts.push({ name, filename, contentType: type, data: body.subarray(headerEnd + 4, next) });
+    start = next + 2;
+  }
+  return parts;
+}
+
+const ACCEPTED_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+
+/**
+ * `/images/edits` and `/images/variations` as OpenAI checks them: multipart only, each image part
+ * typed image/png|jpeg|webp (octet-stream is refused with OpenAI's message), `response_format`
+ * refused on GPT image models, GPT-only fields refused on dall-e, a PNG mask.
+ */
+async function answerEditOrVariation(received: Received, fault: Fault, res: ServerResponse, azure: boolean): Promise<void> {
+  const refuse = (message: string, param: string | null, code: string): void =>
+    sendJson(res, 400, { error: { message, type: 'invalid_request_error', param, code } });
+  const parts = parseMultipart(received.body, received.headers['content-type']);
+  if (parts === null) return refuse('Expected a multipart/form-data body.', null, 'invalid_request');
+  const fields = new Map<string, string>();
+  for (const part of parts) if (part.filename === null) fields.set(part.name, part.data.toString('utf8'));
+  const files = parts.filter((part) => part.filename !== null);
+  const variation = received.path.endsWith('/variations');
+  const model = azure && received.path.includes('/deployments/') ? (received.path.split('/')[3] ?? '') : (fields.get('model') ?? 'dall-e-2');
+  const gpt = model.startsWith('gpt-image');
+  if (gpt && fields.has('response_format')) return refuse("Unknown parameter: 'response_format'.", 'response_format', 'unknown_parameter');
+  if (!gpt) {
+    const wrong = [...GPT_ONLY, 'input_fidelity', 'quality'].find((field) => fields.has(field));
+    if (wrong !== undefined) return refuse(`Unknown parameter: '${wrong}'.`, wrong, 'unknown_parameter');
+  }
+  const images = files.filter((part) => part.name === 'image' || part.name === 'image[]');
+  if (images.length === 0) return refuse("Missing required parameter: 'image'.", 'image', 'missing_required_parameter');
+  for (const [index, image] of images.entries()) {
+    if (!ACCEPTED_TYPES.includes(image.contentType ?? '') || image.filename === '') {
+      return refuse(
+        `Invalid file 'image[${index}]': unsupported mimetype ('${image.contentType ?? 'application/octet-stream'}'). Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.`,
+        `image[${index}]`,
+        'unsupported_file_mimetype',
+      );
+    }
+  }
+  const mask = files.find((part) => part.name === 'mask');
+  if (mask !== undefined && mask.contentType !== 'image/png') return refuse("Invalid file 'mask': it must be a PNG.", 'mask', 'invalid_value');
+  if (!variation && (fields.get('prompt') ?? '') === '') return refuse("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
+  if (fault.kind === 'status') return sendJson(res, fault.status, fault.body ?? { error: { message: 'boom', type: 'server_error', param: null, code: null } }, fault.headers);
+  if (fault.kind === 'moderation') {
+    return sendJson(res, 400, { error: { message: 'Your request was rejected by the safety system.', type: 'image_generation_user_error', param: null, code: 'moderation_blocked' } });
+  }
+  const [width = 1024, height = 1024] = (fields.get('size') ?? '1024x1024').split('x').map(Number);
+  const format = (gpt ? (fields.get('output_format') ?? 'png') : 'png') as 'png' | 'jpeg' | 'webp';
+  const n = Number(fields.get('n') ?? 1);
+  const data: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < n; i += 1) data.push({ b64_json: (await fakeImage(width, height, format, 40 + i)).toString('base64') });
+  const answer: Record<string, unknown> = { created: Math.floor(Date.now() / 1000), data };
+  if (gpt) {
+    const imageTokens = 323 * images.length;
+    Object.assign(answer, {
+      background: fields.get('background') === 'transparent' ? 'transparent' : 'opaque',
+      output_format: format,
+      quality: fields.get('quality') ?? 'medium',
+      size: `${width}x${height}`,
+      usage: { input_tokens: 7 + imageTokens, input_tokens_details: { text_tokens: 7, image_tokens: imageTokens }, output_tokens: 100 * n, total_tokens: 7 + imageTokens + 100 * n },
+    });
+  }
+  sendJson(res, 200, answer);
 }

@@ -1,6 +1,7 @@
 import type { ModelSpec } from '../../catalog/index.ts';
 import type { GenerationRequest } from '../../contract/generation-request.ts';
 import { GatewayError } from '../../errors.ts';
+import { azureOpenAIEdit } from '../openai/edit.ts';
 import { generationBody, readImagesResponse } from '../openai/wire.ts';
 import { callUpstream } from '../shared/call-upstream.ts';
 import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../types.ts';
@@ -59,4 +60,6 @@ export const azureOpenAIProvider: ProviderAdapter = {
     });
     return readImagesResponse('azure-openai', response, channel, ctx);
   },
+
+  edit: (request, channel, ctx) => azureOpenAIEdit(request, channel, ctx, DEFAULT_API_VERSION),
 };

@@ -2,9 +2,11 @@ import type { ModelSpec } from '../../catalog/index.ts';
 import type { GenerationRequest } from '../../contract/generation-request.ts';
 import { mimeOf } from '../../media/sniff.ts';
 import type { CallContext, Channel, ProviderAdapter, ProviderImage, ProviderResult } from '../types.ts';
+import { localEdit } from './edit.ts';
 import { emitPartials } from './partials.ts';
 import { planRender, renderImage } from './render.ts';
 import { revisePrompt } from './revised-prompt.ts';
+import { localVariation } from './variation.ts';
 
 /*
  * The built-in renderer (DESIGN.md, "The built-in local provider"): a deterministic procedural
@@ -49,4 +51,7 @@ export const localProvider: ProviderAdapter = {
     }
     return { images };
   },
+
+  edit: localEdit,
+  variation: localVariation,
 };

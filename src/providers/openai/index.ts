@@ -3,6 +3,7 @@ import type { GenerationRequest } from '../../contract/generation-request.ts';
 import { GatewayError } from '../../errors.ts';
 import { callUpstream } from '../shared/call-upstream.ts';
 import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../types.ts';
+import { openaiEdit, openaiVariation } from './edit.ts';
 import { streamGeneration } from './stream.ts';
 import { generationBody, readImagesResponse } from './wire.ts';
 
@@ -39,4 +40,7 @@ export const openaiProvider: ProviderAdapter = {
     const response = await callUpstream(channel, { method: 'POST', url, headers, body: JSON.stringify(body), signal: ctx.signal });
     return readImagesResponse('openai', response, channel, ctx);
   },
+
+  edit: openaiEdit,
+  variation: openaiVariation,
 };

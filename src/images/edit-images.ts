@@ -1,0 +1,130 @@
+import type { Dimensions } from '../catalog/index.ts';
+import type { EditRequest } from '../contract/edit.ts';
+import type { GenerationRequest } from '../contract/generation-request.ts';
+import type { VariationRequest } from '../contract/variation.ts';
+import { GatewayError } from '../errors.ts';
+import { maxCostMicroUsd } from '../ledger/pricing.ts';
+import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../providers/types.ts';
+import type { RouteContext, RouteOutcome } from '../routing/router.ts';
+import { deliverImages } from './deliver-images.ts';
+import type { GenerateContext, GenerateDeps, GenerateOutcome } from './generate-images.ts';
+
+/*
+ * Edits and variations: the generation path (hold, route, provider, normalize, store, record,
+ * settle, answer) with another adapter method at the provider step. Only delivered images are
+ * charged, every delivered image is recorded, a failure releases the whole hold.
+ */
+
+/** The adapter methods edits and variations call; optional, as not every provider has them. */
+export interface EditingAdapter extends ProviderAdapter {
+  edit?(request: EditRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+  variation?(request: VariationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+}
+
+/** How the router makes one upstream call for a request: which adapters can, and the call. */
+export interface AdapterOperation<R extends GenerationRequest> {
+  /** For messages: "edit images". */
+  readonly name: string;
+  supports(adapter: ProviderAdapter): boolean;
+  call(adapter: ProviderAdapter, request: R, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+}
+
+/**
+ * The router's entry for operations other than `generate`: the same channel choice, deadline,
+ * retries, fallback, breakers and fan-out of `n`, over the channels whose adapter `supports` it.
+ */
+export interface OperationRouter {
+  executeOperation<R extends GenerationRequest>(request: R, ctx: RouteContext, operation: AdapterOperation<R>): Promise<RouteOutcome>;
+}
+
+export interface EditDeps extends Omit<GenerateDeps, 'router'> {
+  readonly router: OperationRouter;
+}
+
+export const EDIT_OPERATION: AdapterOperation<EditRequest> = {
+  name: 'edit images',
+  supports: (adapter) => typeof (adapter as EditingAdapter).edit === 'function',
+  call: async (adapter, request, channel, ctx) => {
+    const edit = (adapter as EditingAdapter).edit;
+    if (edit === undefined) throw new GatewayError('server_error', `The ${adapter.id} provider cannot edit images.`);
+    return edit.call(adapter, request, channel, ctx);
+  },
+};
+
+export const VARIATION_OPERATION: AdapterOperation<VariationRequest> = {
+  name: 'create image variations',
+  supports: (adapter) => typeof (adapter as EditingAdapter).variation === 'function',
+  call: async (adapter, request, channel, ctx) => {
+    const variation = (adapter as EditingAdapter).variation;
+    if (variation === undefined) throw new GatewayError('server_error', `The ${adapter.id} provider cannot create variations.`);
+    return variation.call(adapter, request, channel, ctx);
+  },
+};
+
+/** POST /v1/images/edits, from a validated request to the response body. */
+export async function editImages(deps: EditDeps, request: EditRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
+  const imageTokens = request.model.tokens === null ? 0 : estimateImageInputTokens(request.images);
+  return runOperation(deps, request, ctx, EDIT_OPERATION, imageTokens);
+}
+
+/** POST /v1/images/variations, from a validated request to the response body. */
+export async function createVariations(deps: EditDeps, request: VariationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
+  return runOperation(deps, request, ctx, VARIATION_OPERATION, 0);
+}
+
+async function runOperation<R extends GenerationRequest>(
+  deps: EditDeps,
+  request: R,
+  ctx: GenerateContext,
+  operation: AdapterOperation<R>,
+  imageTokens: number,
+): Promise<GenerateOutcome> {
+  const holdMicroUsd = maxCostMicroUsd(request) + imageInputHoldMicroUsd(request, imageTokens);
+  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, holdMicroUsd, deps.holdTtlMs);
+  let settled = false;
+  try {
+    const routed = await deps.router.executeOperation(request, ctx, operation);
+    const outcome = await deliverImages(deps, request, routed, ctx, imageTokens);
+    await deps.ledger.settle(hold, outcome.costMicroUsd, request.n);
+    settled = true;
+    return outcome;
+  } finally {
+    if (!settled) await deps.ledger.release(hold);
+  }
+}
+
+/**
+ * Input images of an edit, in image tokens, for the `usage` the gateway reports when the upstream
+ * reports none (the local renderer; upstreams that send their own usage override it).
+ *
+ * An estimate, documented rather than exact: OpenAI does not publish how GPT image models count
+ * input images, so each image is counted by OpenAI's published rule for high-detail vision input
+ * (fit within 2048x2048, scale the short side down to 768, then 85 tokens plus 170 per 512-pixel
+ * tile): 765 tokens for a 1024x1024 image. The mask is not counted; `input_fidelity` does not
+ * change the figure.
+ */
+export function estimateImageInputTokens(images: readonly Dimensions[]): number {
+  let tokens = 0;
+  for (const image of images) {
+    let width = image.width;
+    let height = image.height;
+    const fit = Math.min(1, 2048 / Math.max(width, height));
+    width *= fit;
+    height *= fit;
+    const shorten = Math.min(1, 768 / Math.min(width, height));
+    width *= shorten;
+    height *= shorten;
+    tokens += 85 + 170 * Math.ceil(width / 512) * Math.ceil(height / 512);
+  }
+  return tokens;
+}
+
+/**
+ * The part of the hold for input images: twice the estimate, since an upstream's own count (higher
+ * with `input_fidelity: high`) is what is charged in the end.
+ */
+function imageInputHoldMicroUsd(request: GenerationRequest, imageTokens: number): number {
+  const price = request.model.price;
+  if (price.kind !== 'per_token' || imageTokens === 0) return 0;
+  return Math.ceil(2 * imageTokens * price.usdPerMillionImageInput);
+}
