@@ -7,7 +7,7 @@ import { busboyLimits, type FormLimits, formatBytes, readForm } from '../contrac
 import { GatewayError } from '../errors.ts';
 import { downloadImage } from '../http/download.ts';
 import { assertUrlAllowed, BlockedAddressError, createGuardedAgent } from '../http/guarded-agent.ts';
-import { type EditDeps, editImages } from '../images/edit-images.ts';
+import { type EditDeps, editImages, streamEdits } from '../images/edit-images.ts';
 import type { GenerateOutcome } from '../images/generate-images.ts';
 import { imagesResponseBody } from '../images/images-response-body.ts';
 import type { Limits } from '../limits/index.ts';
@@ -15,6 +15,8 @@ import { abortOnDisconnect } from './abort-on-disconnect.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
 import { enforceKeyLimits } from './key-limits.ts';
+import { outcomeHeaders } from './outcome-headers.ts';
+import { streamToClient } from './stream-to-client.ts';
 import { assertModelAllowed } from './key-policy.ts';
 
 /** How much a client may upload (multipart) or send (JSON with data URLs) in one edit. */
@@ -81,6 +83,12 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
       const signal = abortOnDisconnect(reply);
       const input = await readEditInput(request, formLimits, deps.catalog, defaultModel);
       assertModelAllowed(apiKey, input.params.model.id);
+      if (input.params.stream) {
+        const edit = await input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
+        return streamToClient({ limits: deps.limits, leaseMs: deps.leaseMs }, request, reply, apiKey, edit, 'image_edit', (ctx, open) =>
+          streamEdits(deps.edit, edit, ctx, open),
+        );
+      }
       return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => {
         const lease = await enforceKeyLimits(deps.limits, apiKey, input.params.n, reply, deps.leaseMs);
         try {
@@ -100,15 +108,6 @@ export async function registerMultipart(scope: FastifyInstance, limits: FormLimi
   await scope.register(fastifyMultipart, { limits: busboyLimits(limits), throwFileSizeLimit: true });
 }
 
-/** The response headers every images answer carries (as generations). */
-export function outcomeHeaders(outcome: GenerateOutcome): Record<string, string> {
-  return {
-    'x-imagegate-provider': outcome.provider,
-    'x-imagegate-channel': outcome.channel,
-    'x-imagegate-attempts': String(outcome.attempts),
-    'x-imagegate-cost-usd': (outcome.costMicroUsd / 1_000_000).toFixed(6),
-  };
-}
 
 type Fetch = (ref: ImageRef, maxBytes: number) => Promise<RawImage>;
 

@@ -10,7 +10,8 @@ import type { Limits } from '../limits/index.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
-import { outcomeHeaders, registerMultipart } from './images-edits.ts';
+import { registerMultipart } from './images-edits.ts';
+import { outcomeHeaders } from './outcome-headers.ts';
 import { enforceKeyLimits } from './key-limits.ts';
 import { assertModelAllowed } from './key-policy.ts';
 

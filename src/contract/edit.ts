@@ -4,6 +4,7 @@ import { formatSize, resolveSize } from '../catalog/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { GenerationRequest } from './generation-request.ts';
 import {
+  checkStreaming,
   checkBackground,
   checkCompression,
   checkModeration,
@@ -118,6 +119,8 @@ export interface EditParams {
   readonly inputFidelity: 'high' | 'low' | null;
   readonly seed: number | null;
   readonly user: string | null;
+  readonly stream: boolean;
+  readonly partialImages: number;
 }
 
 const INTEGER_FIELDS = ['n', 'output_compression', 'partial_images', 'seed'] as const;
@@ -219,8 +222,7 @@ function imageRef(entry: unknown, param: string): ImageRef {
 
 /**
  * Checks the non-file fields against the model (default: the spec's `gpt-image-1.5`, or what the
- * caller passes). Streaming edits are refused for now; `partial_images` without `stream` is
- * refused as in generations.
+ * caller passes). `stream` and `partial_images` are checked as in generations.
  */
 export function validateEditFields(fields: Record<string, unknown>, form: 'multipart' | 'json', catalog: Catalog, defaultModelId: string): EditParams {
   const parsed = EditFieldsSchema.safeParse(fields);
@@ -237,12 +239,7 @@ export function validateEditFields(fields: Record<string, unknown>, form: 'multi
   if (form === 'json' && model.family !== 'gpt-image') {
     throw new GatewayError('invalid_value', `JSON edits support GPT image models only; send ${model.id} edits as multipart/form-data.`, { param: 'model' });
   }
-  if (raw.stream === true) {
-    throw new GatewayError('unsupported_parameter', 'streaming edits are not available yet', { param: 'stream' });
-  }
-  if (raw.partial_images != null) {
-    throw new GatewayError('unsupported_parameter', `'partial_images' applies only to streaming requests ('stream': true).`, { param: 'partial_images' });
-  }
+  const { stream, partialImages } = checkStreaming(model, raw.stream, raw.partial_images);
 
   const prompt = checkPrompt(model, raw.prompt);
   const n = checkN(model, raw.n);
@@ -268,6 +265,8 @@ export function validateEditFields(fields: Record<string, unknown>, form: 'multi
     inputFidelity,
     seed: raw.seed ?? null,
     user: raw.safety_identifier ?? raw.user ?? null,
+    stream,
+    partialImages,
   };
 }
 
@@ -346,8 +345,8 @@ export async function validateEditImages(params: EditParams, rawImages: readonly
     moderation: params.moderation,
     seed: params.seed,
     user: params.user,
-    stream: false,
-    partialImages: 0,
+    stream: params.stream,
+    partialImages: params.partialImages,
     images,
     mask,
     inputFidelity: params.inputFidelity,

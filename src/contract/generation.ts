@@ -4,6 +4,7 @@ import { resolveSize } from '../catalog/index.ts';
 import { GatewayError } from '../errors.ts';
 import type { GenerationRequest } from './generation-request.ts';
 import {
+  checkStreaming,
   checkBackground,
   checkCompression,
   checkModeration,
@@ -73,19 +74,8 @@ export function validateGeneration(body: unknown, catalog: Catalog, defaultModel
   const background = checkBackground(model, raw.background, outputFormat);
   const moderation = checkModeration(model, raw.moderation);
 
-  const stream = raw.stream === true;
-  if (stream && !model.streaming) {
-    throw new GatewayError('unsupported_parameter', `${model.id} does not support streaming; only GPT image models stream.`, { param: 'stream' });
-  }
-  if (raw.partial_images != null && !stream) {
-    throw new GatewayError('unsupported_parameter', `'partial_images' applies only to streaming requests ('stream': true).`, {
-      param: 'partial_images',
-    });
-  }
-  const partialImages = raw.partial_images ?? 0;
-  if (partialImages < 0 || partialImages > 3) {
-    throw new GatewayError('invalid_value', `Invalid value ${partialImages} for 'partial_images': it must be from 0 to 3.`, { param: 'partial_images' });
-  }
+  const { stream, partialImages } = checkStreaming(model, raw.stream, raw.partial_images);
+
 
   return {
     model,

@@ -129,3 +129,19 @@ const OWNERS: Readonly<Record<string, string>> = {
 export function notTaken(model: ModelSpec, param: string): GatewayError {
   return new GatewayError('unsupported_parameter', `${model.id} does not support '${param}'; ${OWNERS[param] ?? 'remove it'}.`, { param });
 }
+
+/** `stream` and `partial_images` (GPT image models stream; 0–3 partial images, only with `stream`). */
+export function checkStreaming(model: ModelSpec, stream: boolean | null | undefined, partialImages: number | null | undefined): { stream: boolean; partialImages: number } {
+  const streaming = stream === true;
+  if (streaming && !model.streaming) {
+    throw new GatewayError('unsupported_parameter', `${model.id} does not support streaming; only GPT image models stream.`, { param: 'stream' });
+  }
+  if (partialImages != null && !streaming) {
+    throw new GatewayError('unsupported_parameter', `'partial_images' applies only to streaming requests ('stream': true).`, { param: 'partial_images' });
+  }
+  const count = partialImages ?? 0;
+  if (count < 0 || count > 3) {
+    throw new GatewayError('invalid_value', `Invalid value ${count} for 'partial_images': it must be from 0 to 3.`, { param: 'partial_images' });
+  }
+  return { stream: streaming, partialImages: count };
+}

@@ -5,9 +5,9 @@ import type { VariationRequest } from '../contract/variation.ts';
 import { GatewayError } from '../errors.ts';
 import { maxCostMicroUsd } from '../ledger/pricing.ts';
 import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../providers/types.ts';
-import type { RouteContext, RouteOutcome } from '../routing/router.ts';
+import type { AdapterOperation } from '../routing/router.ts';
 import { deliverImages } from './deliver-images.ts';
-import type { GenerateContext, GenerateDeps, GenerateOutcome } from './generate-images.ts';
+import { type GenerateContext, type GenerateDeps, type GenerateOutcome, type StreamSink, streamImages } from './generate-images.ts';
 
 /*
  * Edits and variations: the generation path (hold, route, provider, normalize, store, record,
@@ -21,25 +21,7 @@ export interface EditingAdapter extends ProviderAdapter {
   variation?(request: VariationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
 }
 
-/** How the router makes one upstream call for a request: which adapters can, and the call. */
-export interface AdapterOperation<R extends GenerationRequest> {
-  /** For messages: "edit images". */
-  readonly name: string;
-  supports(adapter: ProviderAdapter): boolean;
-  call(adapter: ProviderAdapter, request: R, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
-}
-
-/**
- * The router's entry for operations other than `generate`: the same channel choice, deadline,
- * retries, fallback, breakers and fan-out of `n`, over the channels whose adapter `supports` it.
- */
-export interface OperationRouter {
-  executeOperation<R extends GenerationRequest>(request: R, ctx: RouteContext, operation: AdapterOperation<R>): Promise<RouteOutcome>;
-}
-
-export interface EditDeps extends Omit<GenerateDeps, 'router'> {
-  readonly router: OperationRouter;
-}
+export type EditDeps = GenerateDeps;
 
 export const EDIT_OPERATION: AdapterOperation<EditRequest> = {
   name: 'edit images',
@@ -65,6 +47,15 @@ export const VARIATION_OPERATION: AdapterOperation<VariationRequest> = {
 export async function editImages(deps: EditDeps, request: EditRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
   const imageTokens = request.model.tokens === null ? 0 : estimateImageInputTokens(request.images);
   return runOperation(deps, request, ctx, EDIT_OPERATION, imageTokens);
+}
+
+/** A streamed edit (`stream: true`): `image_edit.*` events, charged for what reached the client. */
+export async function streamEdits(deps: EditDeps, request: EditRequest, ctx: Omit<GenerateContext, 'onPartial'>, open: () => StreamSink): Promise<void> {
+  const imageTokens = request.model.tokens === null ? 0 : estimateImageInputTokens(request.images);
+  await streamImages(deps, request, ctx, open, {
+    holdMicroUsd: maxCostMicroUsd(request) + imageInputHoldMicroUsd(request, imageTokens),
+    produce: async (edit, runCtx) => deliverImages(deps, edit, await deps.router.executeOperation(edit, runCtx, EDIT_OPERATION), runCtx, imageTokens),
+  });
 }
 
 /** POST /v1/images/variations, from a validated request to the response body. */

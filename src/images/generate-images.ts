@@ -63,7 +63,8 @@ export async function generateImages(deps: GenerateDeps, request: GenerationRequ
   }
 }
 
-async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
+/** Route, call the provider, and deliver (normalize, store, record, price): no money moves here. */
+export async function produce(deps: GenerateDeps, request: GenerationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
   return deliverImages(deps, request, await deps.router.execute(request, ctx), ctx);
 }
 
@@ -80,18 +81,20 @@ export interface StreamSink {
  * event reached the client are charged (and kept); a client that leaves mid-stream pays for what
  * it received, and the upstream call is aborted.
  */
-export async function streamImages(
-  deps: GenerateDeps,
-  request: GenerationRequest,
+export async function streamImages<R extends GenerationRequest>(
+  deps: Pick<GenerateDeps, 'ledger' | 'images' | 'holdTtlMs'>,
+  request: R,
   ctx: Omit<GenerateContext, 'onPartial'>,
   open: () => StreamSink,
+  operation: { holdMicroUsd: number; produce: (request: R, ctx: GenerateContext) => Promise<GenerateOutcome> },
 ): Promise<void> {
-  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, maxCostMicroUsd(request), deps.holdTtlMs);
+  const run = operation.produce;
+  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, operation.holdMicroUsd, deps.holdTtlMs);
   let settled = false;
   try {
     const sink = open();
     // Events always carry base64, whatever response_format said.
-    const outcome = await produce(deps, { ...request, responseFormat: 'b64_json' }, { ...ctx, onPartial: (partial) => sink.partial(partial) });
+    const outcome = await run({ ...request, responseFormat: 'b64_json' }, { ...ctx, onPartial: (partial) => sink.partial(partial) });
     let delivered = 0;
     for (const [index, image] of outcome.body.data.entries()) {
       if (ctx.signal.aborted) break;
@@ -100,8 +103,9 @@ export async function streamImages(
     }
     const undelivered = outcome.imageIds.slice(delivered);
     if (undelivered.length > 0) await deps.images.deleteByIds(undelivered);
-    const usage = outcome.usage === null ? null : scaleUsage(outcome.usage, delivered, request.n);
-    await deps.ledger.settle(hold, delivered === 0 ? 0 : deliveredCostMicroUsd(request, outcome.size, delivered, usage), delivered);
+    // What the delivered images cost: the whole request's cost scaled to them (input once).
+    const cost = delivered === 0 ? 0 : Math.ceil((outcome.costMicroUsd * delivered) / request.n);
+    await deps.ledger.settle(hold, cost, delivered);
     settled = true;
   } finally {
     if (!settled) await deps.ledger.release(hold);
@@ -115,9 +119,4 @@ function shareOfUsage(usage: ImageUsage | null, index: number, n: number): Image
   const input = index === 0 ? usage.input_tokens : 0;
   const details = index === 0 ? usage.input_tokens_details : { text_tokens: 0, image_tokens: 0 };
   return { input_tokens: input, input_tokens_details: details, output_tokens: output, total_tokens: input + output };
-}
-
-function scaleUsage(usage: ImageUsage, delivered: number, n: number): ImageUsage {
-  const output = Math.round((usage.output_tokens * delivered) / n);
-  return { ...usage, output_tokens: output, total_tokens: usage.input_tokens + output };
 }

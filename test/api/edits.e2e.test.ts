@@ -285,13 +285,14 @@ describe('POST /v1/images/edits on the local renderer', () => {
     await expectError(gateway.client().images.edit({ model: 'dall-e-3', image: await toFile(photo, 'p.png'), prompt: 'a cat' }), 400, 'model', 'invalid_value');
   });
 
-  it('refuses stream, and coerces form numbers strictly', async () => {
+  it('refuses stream on a model that cannot stream, and coerces form numbers strictly', async () => {
+    const square = await sharp(photo).resize(256, 256).png().toBuffer();
     await expectError(
-      gateway.client().images.edit({ image: await toFile(photo, 'p.png'), prompt: 'a cat', stream: true }),
+      gateway.client().images.edit({ model: 'dall-e-2', image: await toFile(square, 'p.png'), prompt: 'a cat', stream: true }),
       400,
       'stream',
       'unsupported_parameter',
-      /streaming edits are not available yet/,
+      /does not support streaming/,
     );
     for (const [value, code] of [['two', 'invalid_type'], ['2.5', 'invalid_value'], ['11', 'invalid_value']] as const) {
       const form = new FormData();

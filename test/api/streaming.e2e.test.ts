@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { toFile } from 'openai';
+import { fakePng } from '../fakes/fake-images.ts';
 import type { FakeServer } from '../fakes/fake-server.ts';
 import { startOpenAIFake } from '../fakes/openai-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
@@ -85,6 +87,23 @@ describe('streaming from the local renderer', () => {
       assert.equal(event.size, '1024x1024');
     }
     assert.ok((events[3]?.usage?.output_tokens ?? 0) > 0);
+  });
+
+  it('streams edits as image_edit events', async () => {
+    const source = await fakePng(512, 512);
+    const stream = await gateway.client().images.edit({
+      model: 'gpt-image-1',
+      image: await toFile(source, 'source.png', { type: 'image/png' }),
+      prompt: 'add a sunset sky',
+      size: '1024x1024',
+      stream: true,
+      partial_images: 2,
+    });
+    const events: StreamEvent[] = [];
+    for await (const event of stream as unknown as AsyncIterable<StreamEvent>) events.push(event);
+    assert.deepEqual(events.map((e) => e.type), ['image_edit.partial_image', 'image_edit.partial_image', 'image_edit.completed']);
+    const final = await decode(Buffer.from(events[2]?.b64_json ?? '', 'base64'));
+    assert.deepEqual([final.format, final.width, final.height], ['png', 1024, 1024]);
   });
 
   it('a client that leaves mid-stream is charged only for images it received', async () => {

@@ -52,6 +52,12 @@ export const localProvider: ProviderAdapter = {
     return { images };
   },
 
-  edit: localEdit,
+  async edit(request, channel, ctx) {
+    const result = await localEdit(request, channel, ctx);
+    if (request.stream && ctx.onPartial !== undefined && request.partialImages > 0) {
+      await emitPartials(request, result.images.map((image) => image.bytes), ctx.onPartial);
+    }
+    return result;
+  },
   variation: localVariation,
 };
