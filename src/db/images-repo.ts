@@ -59,6 +59,11 @@ export class ImagesRepo {
     return query.execute();
   }
 
+  /** The images a request produced, in order. */
+  async listByRequest(requestId: string): Promise<ImageRow[]> {
+    return this.#db.selectFrom('images').selectAll().where('request_id', '=', requestId).orderBy('seq').execute();
+  }
+
   /** Whether any live record still points at a blob (identical images share one blob). */
   async blobInUse(blobKey: string): Promise<boolean> {
     const row = await this.#db.selectFrom('images').select('id').where('blob_key', '=', blobKey).limit(1).executeTakeFirst();

@@ -74,6 +74,24 @@ export class JobRunner {
     this.#timer.unref();
   }
 
+  async #answerFromRecords(job: JobRow, responseFormat: 'url' | 'b64_json'): Promise<string> {
+    const deps = this.#deps;
+    const rows = await deps.generate.images.listByRequest(job.id);
+    const expiresAt = Math.floor(deps.now() / 1000) + deps.generate.urlTtlSeconds;
+    const data = await Promise.all(
+      rows.map(async (row) => {
+        if (responseFormat === 'url') return { url: await deps.generate.links.sign(row.blob_key, expiresAt) };
+        const blob = await deps.generate.blobs.get(row.blob_key);
+        if (blob === null) throw new GatewayError('server_error', `The stored image ${row.id} is gone.`);
+        const chunks: Buffer[] = [];
+        for await (const chunk of blob.stream) chunks.push(chunk as Buffer);
+        return { b64_json: Buffer.concat(chunks).toString('base64') };
+      }),
+    );
+    const created = Math.floor((rows[0]?.created_at_ms ?? deps.now()) / 1000);
+    return imagesResponseBody({ id: job.id, status: 'succeeded', created, data }).toString('utf8');
+  }
+
   async #run(job: JobRow): Promise<void> {
     const deps = this.#deps;
     const heartbeat = setInterval(() => {
@@ -86,13 +104,19 @@ export class JobRunner {
       const key = await deps.keys.get(job.api_key_id);
       if (key === undefined || key.revoked_at_ms !== null) throw new GatewayError('invalid_api_key', 'The API key of this job was revoked.');
       const request = validateGeneration(JSON.parse(job.request_json), deps.catalog, deps.defaultModel);
-      const outcome = await generateImages(deps.generate, request, {
-        apiKeyId: job.api_key_id,
-        // The job id is the ledger's and the image records' request id.
-        requestId: job.id,
-        signal: new AbortController().signal,
-      });
-      body = imagesResponseBody({ ...outcome.body, id: job.id, status: 'succeeded' }).toString('utf8');
+      if (job.attempts > 1 && (await deps.generate.ledger.wasCharged(job.id))) {
+        // An earlier run delivered and was charged, then its process died before recording the
+        // result: answer from the images it stored instead of generating (and charging) again.
+        body = await this.#answerFromRecords(job, request.responseFormat);
+      } else {
+        const outcome = await generateImages(deps.generate, request, {
+          apiKeyId: job.api_key_id,
+          // The job id is the ledger's and the image records' request id.
+          requestId: job.id,
+          signal: new AbortController().signal,
+        });
+        body = imagesResponseBody({ ...outcome.body, id: job.id, status: 'succeeded' }).toString('utf8');
+      }
     } catch (err) {
       const rendered = renderError(err, job.id);
       if (rendered.status >= 500) deps.logger.error({ err, job: job.id }, 'job failed');

@@ -104,6 +104,12 @@ export class Ledger {
     return stale.length;
   }
 
+  /** Whether a request (by its id) was already charged: a re-run after a crash must not charge twice. */
+  async wasCharged(requestId: string): Promise<boolean> {
+    const row = await this.#db.selectFrom('ledger_entries').select('id').where('request_id', '=', requestId).where('kind', '=', 'charge').limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Every entry of a key, oldest first (for audits and tests). */
   async entries(apiKeyId: string): Promise<LedgerRow[]> {
     return this.#db.selectFrom('ledger_entries').selectAll().where('api_key_id', '=', apiKeyId).orderBy('seq').execute();

@@ -113,6 +113,26 @@ describe('async generation (Prefer: respond-async) with webhooks', () => {
     assert.equal((await poll(`/v1/images/generations/${accepted.id}`)).status, 200);
   });
 
+  it('a job whose worker died after charging is answered from its stored images, not charged twice', async () => {
+    await gateway.deps.jobRunner.stop();
+    const keyId = (await gateway.deps.keys.list('user'))[0]?.id ?? '';
+    const body = { model: 'dall-e-2', prompt: 'charged once', size: '256x256', response_format: 'url' };
+    const job = await gateway.deps.jobs.create(keyId, JSON.stringify(body), null, Date.now());
+    // The first worker runs it to the charge, then dies before writing the result.
+    const claimed = await gateway.deps.jobs.claim('dying-worker', Date.now(), 200);
+    assert.equal(claimed?.id, job.id);
+    const { generateImages } = await import('../../src/images/generate-images.ts');
+    const { validateGeneration } = await import('../../src/contract/generation.ts');
+    await generateImages(gateway.deps.generate, validateGeneration(body, gateway.deps.catalog, 'dall-e-2'), { apiKeyId: keyId, requestId: job.id, signal: new AbortController().signal });
+    gateway.deps.jobRunner.start();
+    const done = await poll(`/v1/images/generations/${job.id}`);
+    assert.equal(done.status, 200);
+    const result = (await done.json()) as { data: Array<{ url: string }> };
+    assert.equal((await fetchImage(result.data[0]?.url ?? '')).width, 256);
+    const charges = (await gateway.deps.ledger.entries(keyId)).filter((e) => e.kind === 'charge' && e.request_id === job.id);
+    assert.equal(charges.length, 1);
+  });
+
   it('a job accepted before a crash is finished after the restart (its claim expires and another worker takes it)', async () => {
     // A worker claims the job and "dies": its lease is never renewed.
     await gateway.deps.jobRunner.stop();
