@@ -8,7 +8,6 @@ import { GatewayError } from '../errors.ts';
 import { downloadImage } from '../http/download.ts';
 import { assertUrlAllowed, BlockedAddressError, createGuardedAgent } from '../http/guarded-agent.ts';
 import { type EditDeps, editImages, streamEdits } from '../images/edit-images.ts';
-import type { GenerateOutcome } from '../images/generate-images.ts';
 import { imagesResponseBody } from '../images/images-response-body.ts';
 import type { Limits } from '../limits/index.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';

@@ -67,7 +67,7 @@ export async function deliverImages(
       };
     }),
   );
-  await deps.images.insertMany(rows);
+  // The records are written by the caller: with the charge, in one transaction (see Ledger.settle).
 
   const urlExpiresAtSeconds = Math.floor(nowMs / 1000) + Math.min(deps.urlTtlSeconds, deps.retentionSeconds);
   const data: ImageData[] = await Promise.all(
@@ -96,5 +96,5 @@ export async function deliverImages(
     if (usage !== null) body.usage = usage;
   }
   const costMicroUsd = deliveredCostMicroUsd(request, size, request.n, usage);
-  return { body, provider: channel.provider, channel: channel.id, attempts, costMicroUsd, imageIds: rows.map((row) => row.id), usage, size };
+  return { body, provider: channel.provider, channel: channel.id, attempts, costMicroUsd, records: rows, usage, size };
 }

@@ -76,7 +76,7 @@ async function runOperation<R extends GenerationRequest>(
   try {
     const routed = await deps.router.executeOperation(request, ctx, operation);
     const outcome = await deliverImages(deps, request, routed, ctx, imageTokens);
-    await deps.ledger.settle(hold, outcome.costMicroUsd, request.n);
+    await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records);
     settled = true;
     return outcome;
   } finally {

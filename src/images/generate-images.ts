@@ -1,8 +1,9 @@
 import type { Dimensions, ImageUsage } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { ImagesRepo } from '../db/images-repo.ts';
+import type { NewImageRow } from '../db/schema.ts';
 import type { Ledger } from '../ledger/ledger.ts';
-import { deliveredCostMicroUsd, maxCostMicroUsd } from '../ledger/pricing.ts';
+import { maxCostMicroUsd } from '../ledger/pricing.ts';
 import type { PartialImage } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -38,8 +39,8 @@ export interface GenerateOutcome {
   readonly attempts: number;
   /** What the caller was charged (or, for a stream, would be if every image is delivered). */
   readonly costMicroUsd: number;
-  /** The records of the images, in order. */
-  readonly imageIds: readonly string[];
+  /** The records of the images, in order; stored with the charge (or, streaming, before the events). */
+  readonly records: readonly NewImageRow[];
   readonly usage: ImageUsage | null;
   readonly size: Dimensions;
 }
@@ -55,7 +56,7 @@ export async function generateImages(deps: GenerateDeps, request: GenerationRequ
   let settled = false;
   try {
     const outcome = await produce(deps, request, ctx);
-    await deps.ledger.settle(hold, outcome.costMicroUsd, request.n);
+    await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records);
     settled = true;
     return outcome;
   } finally {
@@ -95,13 +96,15 @@ export async function streamImages<R extends GenerationRequest>(
     const sink = open();
     // Events always carry base64, whatever response_format said.
     const outcome = await run({ ...request, responseFormat: 'b64_json' }, { ...ctx, onPartial: (partial) => sink.partial(partial) });
+    // Recorded before any completed event goes out: no image reaches a client without a record.
+    await deps.images.insertMany(outcome.records);
     let delivered = 0;
     for (const [index, image] of outcome.body.data.entries()) {
       if (ctx.signal.aborted) break;
       if (await sink.completed(index, image, shareOfUsage(outcome.usage, index, request.n), outcome)) delivered += 1;
       else break;
     }
-    const undelivered = outcome.imageIds.slice(delivered);
+    const undelivered = outcome.records.slice(delivered).map((record) => record.id);
     if (undelivered.length > 0) await deps.images.deleteByIds(undelivered);
     // What the delivered images cost: the whole request's cost scaled to them (input once).
     const cost = delivered === 0 ? 0 : Math.ceil((outcome.costMicroUsd * delivered) / request.n);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../db/database.ts';
-import type { Database, LedgerRow } from '../db/schema.ts';
+import type { Database, LedgerRow, NewImageRow } from '../db/schema.ts';
 import { GatewayError } from '../errors.ts';
 
 /** A budget hold taken before an upstream call; settle or release it exactly once. */
@@ -74,9 +74,13 @@ export class Ledger {
     return { id, apiKeyId, requestId, model, amountMicroUsd };
   }
 
-  /** Releases the hold and charges what the delivered images cost. Idempotent per hold. */
-  async settle(hold: Hold, chargeMicroUsd: number, imageCount: number): Promise<void> {
-    await this.#close(hold, { chargeMicroUsd, imageCount });
+  /**
+   * Releases the hold and charges what the delivered images cost, writing their records in the
+   * same transaction: an image is never charged without its record, nor recorded without its
+   * charge. Idempotent per hold.
+   */
+  async settle(hold: Hold, chargeMicroUsd: number, imageCount: number, records: readonly NewImageRow[] = []): Promise<void> {
+    await this.#close(hold, { chargeMicroUsd, imageCount, records });
   }
 
   /** Gives the whole hold back: nothing was delivered. Idempotent per hold. */
@@ -115,7 +119,7 @@ export class Ledger {
     return this.#db.selectFrom('ledger_entries').selectAll().where('api_key_id', '=', apiKeyId).orderBy('seq').execute();
   }
 
-  async #close(hold: Hold, charge: { chargeMicroUsd: number; imageCount: number } | null): Promise<void> {
+  async #close(hold: Hold, charge: { chargeMicroUsd: number; imageCount: number; records: readonly NewImageRow[] } | null): Promise<void> {
     const nowMs = this.#now();
     await this.#db.transaction().execute(async (trx) => {
       let lock = trx.selectFrom('api_keys').select('id').where('id', '=', hold.apiKeyId);
@@ -143,6 +147,7 @@ export class Ledger {
           })
           .execute();
         delta += charge.chargeMicroUsd;
+        if (charge.records.length > 0) await trx.insertInto('images').values([...charge.records]).execute();
       }
       await trx
         .updateTable('api_keys')
