@@ -36,7 +36,12 @@ async function load(name: string, url: string, body: string, headers: Record<str
   };
 }
 
-async function startGateway(upstreamPort: number, dataDir: string, port: number): Promise<{ stop: () => Promise<void>; key: string; pid: number }> {
+async function startGateway(
+  upstreamPort: number,
+  dataDir: string,
+  port: number,
+  extraEnv: Record<string, string> = {},
+): Promise<{ stop: () => Promise<void>; key: string; pid: number }> {
   const channels = [
     {
       id: 'bench',
@@ -52,7 +57,7 @@ async function startGateway(upstreamPort: number, dataDir: string, port: number)
   const started = await startNode(
     'src/main.ts',
     ['serve'],
-    { IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_PORT: String(port), IMAGEGATE_LOG_LEVEL: 'warn', IMAGEGATE_CHANNELS: JSON.stringify(channels) },
+    { IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_PORT: String(port), IMAGEGATE_LOG_LEVEL: 'warn', IMAGEGATE_CHANNELS: JSON.stringify(channels), ...extraEnv },
     /IMAGEGATE_KEY=/,
   );
   const key = /IMAGEGATE_KEY=(\S+)/.exec(started.line)?.[1] ?? '';
@@ -78,6 +83,20 @@ export async function main(): Promise<void> {
     results.push(await load('imagegate url', `http://127.0.0.1:${gatewayPort}/v1/images/generations`, ask({ response_format: 'url' }), auth));
   } finally {
     await gateway.stop();
+  }
+  // The same with two worker processes (IMAGEGATE_WORKERS=2 needs Redis: the machine's, on loopback).
+  const workersPort = gatewayPort + 1;
+  const workers = await startGateway(fakePort, path.join(dataDir, 'workers'), workersPort, {
+    IMAGEGATE_WORKERS: '2',
+    REDIS_URL: process.env['IMAGEGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379',
+    IMAGEGATE_REDIS_PREFIX: `imagegate-bench:${process.pid}:`,
+  });
+  try {
+    const workerAuth = { authorization: `Bearer ${workers.key}` };
+    results.push(await load('2 workers b64_json', `http://127.0.0.1:${workersPort}/v1/images/generations`, ask({}), workerAuth));
+    results.push(await load('2 workers url', `http://127.0.0.1:${workersPort}/v1/images/generations`, ask({ response_format: 'url' }), workerAuth));
+  } finally {
+    await workers.stop();
     await stop(pipe.child);
     await stop(fake.child);
   }

@@ -68,6 +68,8 @@ const ConfigSchema = z.strictObject({
     shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
     /** The model used when a request names none. */
     defaultModel: z.string().min(1).default('gpt-image-1.5'),
+    /** Processes sharing the port (node:cluster), to use every core; above 1 needs Redis. */
+    workers: z.coerce.number().int().min(1).max(64).default(1),
   }).prefault({}),
   storage: z.strictObject({
     dataDir: z.string().min(1).default('./data'),
@@ -168,6 +170,7 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | re
   { env: 'IMAGEGATE_MAX_BODY_BYTES', path: ['server', 'maxBodyBytes'] },
   { env: 'IMAGEGATE_SHUTDOWN_GRACE_MS', path: ['server', 'shutdownGraceMs'] },
   { env: 'IMAGEGATE_DEFAULT_MODEL', path: ['server', 'defaultModel'] },
+  { env: 'IMAGEGATE_WORKERS', path: ['server', 'workers'] },
   { env: 'IMAGEGATE_DATA_DIR', path: ['storage', 'dataDir'] },
   { env: 'IMAGEGATE_URL_TTL_SECONDS', path: ['storage', 'urlTtlSeconds'] },
   { env: 'IMAGEGATE_RETENTION_SECONDS', path: ['storage', 'retentionSeconds'] },
@@ -229,6 +232,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const config = parsed.data;
+  if (config.server.workers > 1 && config.redis.url === undefined) {
+    // In-process limits would be per worker: a key's 10 requests a minute would become 10 per worker.
+    throw new ConfigError('server.workers: more than one worker needs REDIS_URL, so limits and idempotency are shared between them');
+  }
+  if (config.server.workers > 1 && config.server.port === 0) throw new ConfigError('server.workers: workers share one fixed port; set server.port');
   config.channels = config.channels.map((channel, index) => ({ ...channel, ...resolveChannelKey(channel, index, env) }));
   return config;
 }

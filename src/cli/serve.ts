@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import { buildApp } from '../app.ts';
 import type { Config } from '../config.ts';
+import type { CreatedKey, KeysRepo } from '../db/keys-repo.ts';
 import { createDeps } from '../deps.ts';
 import { sweepExpired } from '../images/sweep-expired.ts';
 import { createLogger } from '../log.ts';
@@ -9,12 +11,13 @@ import { createLogger } from '../log.ts';
  * prints it once, on stdout and never in the log, with a ready-to-paste request.
  */
 export async function serve(config: Config): Promise<void> {
+  if (config.server.workers > 1 && cluster.isPrimary) return supervise(config);
   const logger = createLogger(config.log.level);
   const deps = await createDeps(config, logger, config.server.port);
   const app = buildApp(deps);
 
-  const firstKey = (await deps.keys.count('user')) === 0 ? await deps.keys.create({ name: 'first key' }) : null;
-  const adminKey = (await deps.keys.count('admin')) === 0 ? await deps.keys.create({ name: 'first admin key', role: 'admin' }) : null;
+  // With workers, the supervisor created the first keys and printed them before forking.
+  const { firstKey, adminKey } = cluster.isWorker ? { firstKey: null, adminKey: null } : await createFirstKeys(deps.keys);
 
   await app.fastify.listen({ host: config.server.host, port: config.server.port });
   const address = app.fastify.server.address();
@@ -38,8 +41,12 @@ export async function serve(config: Config): Promise<void> {
     }
   };
   deps.jobRunner.start();
-  void sweep();
-  const sweeper = setInterval(() => void sweep(), config.storage.sweepIntervalSeconds * 1000);
+  // One sweeper is enough: with workers, the first one sweeps.
+  const sweeps = !cluster.isWorker || cluster.worker?.id === 1;
+  if (sweeps) void sweep();
+  const sweeper = setInterval(() => {
+    if (sweeps) void sweep();
+  }, config.storage.sweepIntervalSeconds * 1000);
   sweeper.unref();
 
   let stopping = false;
@@ -57,9 +64,52 @@ export async function serve(config: Config): Promise<void> {
     await deps.jobRunner.stop();
     await deps.closeBackends();
     logger.info('stopped');
+    // A worker's channel to the supervisor would keep it alive; closing it lets the process end.
+    if (cluster.isWorker) cluster.worker?.disconnect();
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
+}
+
+async function createFirstKeys(keys: KeysRepo): Promise<{ firstKey: CreatedKey | null; adminKey: CreatedKey | null }> {
+  const firstKey = (await keys.count('user')) === 0 ? await keys.create({ name: 'first key' }) : null;
+  const adminKey = (await keys.count('admin')) === 0 ? await keys.create({ name: 'first admin key', role: 'admin' }) : null;
+  return { firstKey, adminKey };
+}
+
+/**
+ * `server.workers` > 1: the supervisor prepares what must happen once (schema, signing secret,
+ * first keys), then forks the workers, which share the port (node:cluster hands connections out
+ * round-robin). A worker that dies is replaced; SIGTERM is passed on and the supervisor exits when
+ * every worker has finished its in-flight requests.
+ */
+async function supervise(config: Config): Promise<void> {
+  const logger = createLogger(config.log.level);
+  const deps = await createDeps(config, logger, config.server.port);
+  const { firstKey, adminKey } = await createFirstKeys(deps.keys);
+  await deps.closeBackends();
+  let stopping = false;
+  const fork = (): void => {
+    cluster.fork().once('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error({ code, signal }, 'a worker died; starting another');
+      fork();
+    });
+  };
+  for (let i = 0; i < config.server.workers; i += 1) fork();
+  cluster.once('listening', () => {
+    if (firstKey === null && adminKey === null) return;
+    const base = `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
+    process.stdout.write(firstRunBanner(firstKey?.plaintext ?? null, adminKey?.plaintext ?? null, base));
+  });
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'stopping workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 function firstRunBanner(key: string | null, adminKey: string | null, base: string): string {

@@ -25,7 +25,12 @@ function adaptDatabase(db: DatabaseSync): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => db.close(),
-    prepare: (sql: string) => {
+    prepare: (text: string) => {
+      // Kysely opens transactions with a plain (deferred) BEGIN. Every transaction here writes,
+      // and two processes that both read first and then upgrade to a write lock deadlock, which
+      // SQLite answers with an immediate SQLITE_BUSY that busy_timeout does not wait out. Taking
+      // the write lock at BEGIN makes the second process wait its turn instead.
+      const sql = /^begin$/i.test(text.trim()) ? 'begin immediate' : text;
       let statement = cache.get(sql);
       if (statement === undefined) {
         statement = adaptStatement(db.prepare(sql));

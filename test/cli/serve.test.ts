@@ -147,6 +147,44 @@ describe('the imagegate command', () => {
     }
   });
 
+  it('serve with two workers: one banner, both serve, limits shared through Redis, SIGTERM stops all', async () => {
+    const dataDir = freshDir();
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const prefix = `imagegate-test:${Math.random().toString(16).slice(2)}:`;
+    const env = { IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_PORT: port, IMAGEGATE_LOG_LEVEL: 'warn', IMAGEGATE_WORKERS: '2', REDIS_URL: process.env['IMAGEGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379', IMAGEGATE_REDIS_PREFIX: prefix };
+    const server = imagegate(['serve'], env);
+    let output = '';
+    server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitHealthy(`http://127.0.0.1:${port}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(output.match(/IMAGEGATE_KEY=/g)?.length, 1, output);
+      const key = /IMAGEGATE_KEY=(sk-ig-[A-Za-z0-9_-]+)/.exec(output)?.[1] ?? '';
+      const admin = /IMAGEGATE_ADMIN_KEY=(sk-ig-[A-Za-z0-9_-]+)/.exec(output)?.[1] ?? '';
+      const created = await fetch(`http://127.0.0.1:${port}/admin/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'limited', requests_per_minute: 4 }),
+      });
+      const limited = ((await created.json()) as { key: string }).key;
+      const statuses = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetch(`http://127.0.0.1:${port}/v1/images/generations`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${limited}`, 'content-type': 'application/json', connection: 'close' },
+            body: JSON.stringify({ model: 'dall-e-2', prompt: 'x', size: '256x256' }),
+          }).then((r) => r.status),
+        ),
+      );
+      assert.ok(statuses.filter((s) => s === 200).length <= 5, statuses.join(','));
+      assert.ok(key.length > 10);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((resolve) => server.on('close', resolve));
+    assert.equal(code, 0);
+  });
+
   it('keys create, list and revoke', async () => {
     const env = { IMAGEGATE_DATA_DIR: freshDir() };
     const created = await run(['keys', 'create', '--name', 'alice'], env);
