@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './api/admin/keys.ts';
+import { trackConnections } from './api/connection-tracker.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
 import { registerFileRoutes } from './api/files.ts';
 import { registerUsageRoute } from './api/usage.ts';
@@ -98,21 +97,7 @@ export function buildApp(deps: Deps): App {
   });
   app.decorateRequest('apiKey', null);
 
-  // Requests in progress per connection, so a graceful stop can close each connection the moment
-  // it has nothing in flight: Node's own closeIdleConnections misses sockets that connected but
-  // have sent nothing yet, and those would hold the server open for the keep-alive timeout.
-  const connections = new Map<Socket, number>();
-  app.server.on('connection', (socket: Socket) => {
-    connections.set(socket, 0);
-    socket.once('close', () => connections.delete(socket));
-  });
-  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
-    connections.set(socket, (connections.get(socket) ?? 0) + 1);
-    res.once('close', () => {
-      if (connections.has(socket)) connections.set(socket, Math.max(0, (connections.get(socket) ?? 1) - 1));
-    });
-  });
+  const connections = trackConnections(app.server);
   // Fastify parses text/plain by default; this API takes JSON only (and multipart where noted), so
   // anything else is a 415 rather than a string that fails validation later.
   app.removeContentTypeParser('text/plain');
@@ -188,12 +173,9 @@ export function buildApp(deps: Deps): App {
     },
     close: async () => {
       shuttingDown = true;
-      const closeIdle = (): void => {
-        for (const [socket, busy] of connections) if (busy === 0) socket.destroy();
-      };
-      const sweeper = setInterval(closeIdle, 50);
+      const sweeper = setInterval(() => connections.closeIdle(), 50);
       try {
-        closeIdle();
+        connections.closeIdle();
         await app.close();
       } finally {
         clearInterval(sweeper);
