@@ -55,7 +55,6 @@ export interface Deps {
   readonly defaultModel: string;
   readonly maxBodyBytes: number;
   readonly urlTtlSeconds: number;
-  readonly retentionSeconds: number;
   readonly holdTtlMs: number;
   /** Epoch milliseconds; injectable so tests can move time. */
   readonly now: () => number;

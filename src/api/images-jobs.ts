@@ -35,8 +35,10 @@ export function wantsAsync(request: FastifyRequest): boolean {
  */
 export async function acceptJob(deps: JobsRouteDeps, request: FastifyRequest, reply: FastifyReply, apiKey: ApiKeyRow): Promise<FastifyReply> {
   const raw = request.body;
-  const { webhook_url: webhook, ...body } = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : { raw };
-  const generation = validateGeneration(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? body : raw, deps.catalog, deps.defaultModel);
+  const isObject = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+  // `webhook_url` is ours, not OpenAI's: taken off before the body is validated as a generation.
+  const { webhook_url: webhook, ...body } = isObject ? (raw as Record<string, unknown>) : {};
+  const generation = validateGeneration(isObject ? body : raw, deps.catalog, deps.defaultModel);
   assertModelAllowed(apiKey, generation.model.id);
   let webhookUrl: string | null = null;
   if (webhook !== undefined && webhook !== null) {

@@ -4,10 +4,9 @@ import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { VariationRequest } from '../contract/variation.ts';
 import { GatewayError } from '../errors.ts';
 import { maxCostMicroUsd } from '../ledger/pricing.ts';
-import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../providers/types.ts';
 import type { AdapterOperation } from '../routing/router.ts';
 import { deliverImages } from './deliver-images.ts';
-import { type GenerateContext, type GenerateDeps, type GenerateOutcome, type StreamSink, streamImages } from './generate-images.ts';
+import { type ChargedOperation, type GenerateContext, type GenerateDeps, type GenerateOutcome, runCharged, type StreamSink, streamImages } from './generate-images.ts';
 
 /*
  * Edits and variations: the generation path (hold, route, provider, normalize, store, record,
@@ -15,73 +14,51 @@ import { type GenerateContext, type GenerateDeps, type GenerateOutcome, type Str
  * charged, every delivered image is recorded, a failure releases the whole hold.
  */
 
-/** The adapter methods edits and variations call; optional, as not every provider has them. */
-export interface EditingAdapter extends ProviderAdapter {
-  edit?(request: EditRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
-  variation?(request: VariationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
-}
-
 export type EditDeps = GenerateDeps;
 
 export const EDIT_OPERATION: AdapterOperation<EditRequest> = {
   name: 'edit images',
-  supports: (adapter) => typeof (adapter as EditingAdapter).edit === 'function',
+  supports: (adapter) => adapter.edit !== undefined,
   call: async (adapter, request, channel, ctx) => {
-    const edit = (adapter as EditingAdapter).edit;
-    if (edit === undefined) throw new GatewayError('server_error', `The ${adapter.id} provider cannot edit images.`);
-    return edit.call(adapter, request, channel, ctx);
+    if (adapter.edit === undefined) throw new GatewayError('server_error', `The ${adapter.id} provider cannot edit images.`);
+    return adapter.edit(request, channel, ctx);
   },
 };
 
 export const VARIATION_OPERATION: AdapterOperation<VariationRequest> = {
   name: 'create image variations',
-  supports: (adapter) => typeof (adapter as EditingAdapter).variation === 'function',
+  supports: (adapter) => adapter.variation !== undefined,
   call: async (adapter, request, channel, ctx) => {
-    const variation = (adapter as EditingAdapter).variation;
-    if (variation === undefined) throw new GatewayError('server_error', `The ${adapter.id} provider cannot create variations.`);
-    return variation.call(adapter, request, channel, ctx);
+    if (adapter.variation === undefined) throw new GatewayError('server_error', `The ${adapter.id} provider cannot create variations.`);
+    return adapter.variation(request, channel, ctx);
   },
 };
 
 /** POST /v1/images/edits, from a validated request to the response body. */
 export async function editImages(deps: EditDeps, request: EditRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
-  const imageTokens = request.model.tokens === null ? 0 : estimateImageInputTokens(request.images);
-  return runOperation(deps, request, ctx, EDIT_OPERATION, imageTokens);
+  return runCharged(deps, request, ctx, charged(deps, request, EDIT_OPERATION, editImageTokens(request)));
 }
 
 /** A streamed edit (`stream: true`): `image_edit.*` events, charged for what reached the client. */
 export async function streamEdits(deps: EditDeps, request: EditRequest, ctx: Omit<GenerateContext, 'onPartial'>, open: () => StreamSink): Promise<void> {
-  const imageTokens = request.model.tokens === null ? 0 : estimateImageInputTokens(request.images);
-  await streamImages(deps, request, ctx, open, {
-    holdMicroUsd: maxCostMicroUsd(request) + imageInputHoldMicroUsd(request, imageTokens),
-    produce: async (edit, runCtx) => deliverImages(deps, edit, await deps.router.executeOperation(edit, runCtx, EDIT_OPERATION), runCtx, imageTokens),
-  });
+  await streamImages(deps, request, ctx, open, charged(deps, request, EDIT_OPERATION, editImageTokens(request)));
 }
 
 /** POST /v1/images/variations, from a validated request to the response body. */
 export async function createVariations(deps: EditDeps, request: VariationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
-  return runOperation(deps, request, ctx, VARIATION_OPERATION, 0);
+  return runCharged(deps, request, ctx, charged(deps, request, VARIATION_OPERATION, 0));
 }
 
-async function runOperation<R extends GenerationRequest>(
-  deps: EditDeps,
-  request: R,
-  ctx: GenerateContext,
-  operation: AdapterOperation<R>,
-  imageTokens: number,
-): Promise<GenerateOutcome> {
-  const holdMicroUsd = maxCostMicroUsd(request) + imageInputHoldMicroUsd(request, imageTokens);
-  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, holdMicroUsd, deps.holdTtlMs);
-  let settled = false;
-  try {
-    const routed = await deps.router.executeOperation(request, ctx, operation);
-    const outcome = await deliverImages(deps, request, routed, ctx, imageTokens);
-    await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records);
-    settled = true;
-    return outcome;
-  } finally {
-    if (!settled) await deps.ledger.release(hold);
-  }
+/** Routes the request to an adapter method and delivers its images; holds for input images too. */
+function charged<R extends GenerationRequest>(deps: EditDeps, request: R, operation: AdapterOperation<R>, imageTokens: number): ChargedOperation<R> {
+  return {
+    holdMicroUsd: maxCostMicroUsd(request) + imageInputHoldMicroUsd(request, imageTokens),
+    produce: async (req, ctx) => deliverImages(deps, req, await deps.router.executeOperation(req, ctx, operation), ctx, imageTokens),
+  };
+}
+
+function editImageTokens(request: EditRequest): number {
+  return request.model.tokens === null ? 0 : estimateImageInputTokens(request.images);
 }
 
 /**

@@ -52,10 +52,30 @@ export interface GenerateOutcome {
  * are stored; any failure before that releases the hold, so nothing undelivered is charged.
  */
 export async function generateImages(deps: GenerateDeps, request: GenerationRequest, ctx: GenerateContext): Promise<GenerateOutcome> {
-  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, maxCostMicroUsd(request), deps.holdTtlMs);
+  return runCharged(deps, request, ctx, { holdMicroUsd: maxCostMicroUsd(request), produce: (req, runCtx) => produce(deps, req, runCtx) });
+}
+
+/** How a request is produced and the most it may cost: what `runCharged` and `streamImages` run. */
+export interface ChargedOperation<R extends GenerationRequest> {
+  readonly holdMicroUsd: number;
+  produce(request: R, ctx: GenerateContext): Promise<GenerateOutcome>;
+}
+
+/**
+ * The money around one request: hold the most it may cost, produce it, then charge what was
+ * delivered and store its records in the same transaction; any failure before that releases the
+ * hold, so nothing undelivered is charged. Generations, edits and variations all go through here.
+ */
+export async function runCharged<R extends GenerationRequest>(
+  deps: Pick<GenerateDeps, 'ledger' | 'holdTtlMs'>,
+  request: R,
+  ctx: GenerateContext,
+  operation: ChargedOperation<R>,
+): Promise<GenerateOutcome> {
+  const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, operation.holdMicroUsd, deps.holdTtlMs);
   let settled = false;
   try {
-    const outcome = await produce(deps, request, ctx);
+    const outcome = await operation.produce(request, ctx);
     await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records);
     settled = true;
     return outcome;
@@ -87,7 +107,7 @@ export async function streamImages<R extends GenerationRequest>(
   request: R,
   ctx: Omit<GenerateContext, 'onPartial'>,
   open: () => StreamSink,
-  operation: { holdMicroUsd: number; produce: (request: R, ctx: GenerateContext) => Promise<GenerateOutcome> },
+  operation: ChargedOperation<R>,
 ): Promise<void> {
   const run = operation.produce;
   const hold = await deps.ledger.reserve(ctx.apiKeyId, ctx.requestId, request.model.id, operation.holdMicroUsd, deps.holdTtlMs);
