@@ -34,7 +34,12 @@ import { UrlSigner } from './storage/url-signer.ts';
  */
 export async function createDeps(config: Config, logger: Logger, listeningPort: number): Promise<Deps> {
   mkdirSync(config.storage.dataDir, { recursive: true });
-  const { db, dialect } = openDatabase({ url: config.database.url, sqlitePath: sqlitePath(config), poolSize: config.database.poolSize });
+  const { db, dialect } = openDatabase({
+    url: config.database.url,
+    sqlitePath: sqlitePath(config),
+    poolSize: config.database.poolSize,
+    onIdleError: (err) => logger.warn({ err: err.message }, 'an idle database connection was closed'),
+  });
   await migrateToLatest(db, dialect);
   const secret = await loadOrCreateSigningSecret(config.storage.dataDir, config.storage.signingSecret);
   for (const modelId of Object.keys(config.prices)) {
@@ -121,7 +126,6 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     defaultModel: config.server.defaultModel,
     maxBodyBytes: config.server.maxBodyBytes,
     urlTtlSeconds: config.storage.urlTtlSeconds,
-    retentionSeconds,
     now: Date.now,
   };
 }

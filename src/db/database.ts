@@ -19,7 +19,13 @@ const NUMERIC_OID = 1700;
  * Opens the database the config names: PostgreSQL when a `postgres://` URL is given (scaled
  * mode), otherwise the embedded SQLite file, creating its folder on first use.
  */
-export function openDatabase(options: { url?: string | undefined; sqlitePath: string; poolSize?: number }): OpenedDatabase {
+export function openDatabase(options: {
+  url?: string | undefined;
+  sqlitePath: string;
+  poolSize?: number;
+  /** Errors of idle pooled connections (the server restarted, a connection was killed). */
+  onIdleError?: (error: Error) => void;
+}): OpenedDatabase {
   if (options.url !== undefined) {
     const pool = new pg.Pool({
       connectionString: options.url,
@@ -31,6 +37,10 @@ export function openDatabase(options: { url?: string | undefined; sqlitePath: st
           oid === INT8_OID || oid === NUMERIC_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });
+    // pg emits 'error' on the pool when an idle connection dies; unhandled, that event would
+    // crash the process on every database restart. The pool replaces the connection on its next
+    // use; queries in flight fail on their own and are answered as errors.
+    pool.on('error', (error) => options.onIdleError?.(error));
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
   }
   const file = options.sqlitePath;
