@@ -20,9 +20,9 @@ import type { OutputFormat } from '../src/catalog/index.ts';
 import { validateGeneration } from '../src/contract/generation.ts';
 import type { GenerationRequest } from '../src/contract/generation-request.ts';
 import { withEncoder } from '../src/media/encoder.ts';
-import { localProvider } from '../src/providers/local/index.ts';
 import { PROVIDERS } from '../src/providers/registry.ts';
-import type { Channel } from '../src/providers/types.ts';
+import { PollPacer } from '../src/providers/shared/poll-pacer.ts';
+import type { RoutedChannel } from '../src/routing/router.ts';
 import { buildChannels } from '../src/routing/build-channels.ts';
 
 const SIZE = { width: 1024, height: 1024 } as const;
@@ -58,7 +58,7 @@ export interface BenchRow {
 
 const catalog = new Catalog(MODELS);
 
-const ctx = { signal: new AbortController().signal, requestId: 'bench', logger: pino({ level: 'silent' }) };
+const ctx = { signal: new AbortController().signal, requestId: 'bench', logger: pino({ level: 'silent' }), pacer: new PollPacer() };
 
 /** Every call differs (prompt and seed), so nothing can be served from a cache. */
 let sequence = 0;
@@ -76,17 +76,17 @@ function nextRequest(format: OutputFormat, quality: string): GenerationRequest {
       ...(format === 'png' ? {} : { output_compression: COMPRESSION_PCT }),
       seed: sequence,
     },
-    catalog,
-    'gpt-image-1',
+    { catalog, defaultModel: 'gpt-image-1', unsupportedParams: 'error' },
   );
 }
 
 /** The local channel as the gateway builds it; set by `main`. */
-let channel: Channel | null = null;
+let channel: RoutedChannel | null = null;
 
 async function render(format: OutputFormat, quality: string): Promise<Buffer> {
   if (channel === null) throw new Error('main() sets up the channel first');
-  const result = await localProvider.generate(nextRequest(format, quality), channel, ctx);
+  const request = nextRequest(format, quality);
+  const result = await channel.provider.generate(request, { ...ctx, channel: channel.channel, upstreamModel: request.model.id });
   const image = result.images[0];
   if (image === undefined) throw new Error('no image rendered');
   return image.bytes;
@@ -152,7 +152,7 @@ async function measureCell(format: OutputFormat, quality: string, cellMs: number
 export async function main(options: { cellMs?: number } = {}): Promise<BenchRow[]> {
   const cellMs = options.cellMs ?? 2000;
   const built = buildChannels([], PROVIDERS, catalog, { maxDownloadBytes: 1024, downloadTimeoutMs: 1000 });
-  channel = built.local?.channel ?? null;
+  channel = built.local;
   try {
     return await measureAll(cellMs);
   } finally {

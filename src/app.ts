@@ -16,11 +16,12 @@ import { registerGenerationsRoute } from './api/images-generations.ts';
 import { registerVariationsRoute } from './api/images-variations.ts';
 import { registerModelsRoutes } from './api/models.ts';
 import type { Catalog } from './catalog/index.ts';
+import type { ContractSettings } from './contract/generation.ts';
 import type { ImagesRepo } from './db/images-repo.ts';
 import type { JobsRepo } from './db/jobs-repo.ts';
 import type { KeysRepo } from './db/keys-repo.ts';
-import type { GenerateDeps } from './images/generate-images.ts';
 import type { JobRunner } from './images/job-runner.ts';
+import type { ImagesDeps } from './images/types.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import type { Limits } from './limits/index.ts';
 import type { Database } from './db/schema.ts';
@@ -39,20 +40,21 @@ export interface Deps {
   readonly closeBackends: () => Promise<void>;
   readonly db: Kysely<Database>;
   readonly keys: KeysRepo;
-  readonly images: ImagesRepo;
+  readonly imagesRepo: ImagesRepo;
   readonly ledger: Ledger;
   readonly limits: Limits;
   readonly jobs: JobsRepo;
   /** Runs async jobs in the background; started by `serve` (and tests), stopped at shutdown. */
   readonly jobRunner: JobRunner;
-  /** The generation path's own dependencies, shared by the route and the job runner. */
-  readonly generate: GenerateDeps;
+  /** The images use case's dependencies, shared by the routes and the job runner. */
+  readonly images: ImagesDeps;
+  /** How requests are validated: catalog, default model, unsupported fields. */
+  readonly contract: ContractSettings;
   readonly blobs: BlobStore;
   /** Signs and checks the gateway's own `/files` links. */
   readonly signer: UrlSigner;
   /** Makes the links of `url` answers (the gateway's own, or presigned S3 links). */
   readonly links: LinkSigner;
-  readonly defaultModel: string;
   readonly maxBodyBytes: number;
   readonly urlTtlSeconds: number;
   readonly holdTtlMs: number;
@@ -120,8 +122,9 @@ export function buildApp(deps: Deps): App {
     const { status, body } = renderError(mapped, request.id);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.error.code, status }, 'request refused');
-    if (mapped instanceof GatewayError && mapped.retryAfterSeconds !== undefined) {
-      void reply.header('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
+    if (mapped instanceof GatewayError) {
+      void reply.headers(mapped.headers);
+      if (mapped.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
     }
     return reply.code(status).send(body);
   });
@@ -146,22 +149,15 @@ export function buildApp(deps: Deps): App {
   void app.register(async (v1) => {
     v1.addHook('onRequest', authHook(deps.keys, 'user', deps.now));
     registerUsageRoute(v1, { db: deps.db, now: deps.now });
-    registerHistoryRoutes(v1, { images: deps.images, links: deps.links, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now });
+    registerHistoryRoutes(v1, { images: deps.imagesRepo, links: deps.links, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now });
     registerModelsRoutes(v1, { catalog: deps.catalog, router: deps.router, createdSeconds: CATALOG_CREATED_SECONDS });
-    const jobs = { jobs: deps.jobs, catalog: deps.catalog, defaultModel: deps.defaultModel, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now };
+    const stored = { links: deps.links, blobs: deps.blobs, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now };
+    const jobs = { ...stored, jobs: deps.jobs, contract: deps.contract, limits: deps.limits };
     registerJobRoutes(v1, jobs);
-    const idempotency = { store: deps.limits.idempotency, signer: deps.signer, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now, inProgressTtlMs: deps.holdTtlMs };
-    registerGenerationsRoute(v1, {
-      catalog: deps.catalog,
-      defaultModel: deps.defaultModel,
-      limits: deps.limits,
-      leaseMs: deps.holdTtlMs,
-      idempotency,
-      jobs,
-      generate: deps.generate,
-    });
-    const images = { catalog: deps.catalog, edit: deps.generate, limits: deps.limits, leaseMs: deps.holdTtlMs, idempotency };
-    registerEditsRoute(v1, { ...images, defaultModel: deps.defaultModel });
+    const idempotency = { ...stored, store: deps.limits.idempotency, inProgressTtlMs: deps.holdTtlMs };
+    const images = { contract: deps.contract, images: deps.images, idempotency };
+    registerGenerationsRoute(v1, { ...images, jobs });
+    registerEditsRoute(v1, images);
     registerVariationsRoute(v1, images);
   });
 

@@ -33,8 +33,8 @@ function ChannelSchema() {
       maxConcurrency: z.coerce.number().int().min(1).default(32),
       /** The upstream runs on this network (LocalAI, sd.cpp): its image URLs may be private addresses. */
       local: z.boolean().default(false),
-      /** Provider-specific settings (Azure `apiVersion`, DashScope `mode` …). */
-      options: z.record(z.string(), z.string()).default({}),
+      /** Provider-specific settings (Azure `apiVersion`, DashScope `mode` …), checked by the provider's own schema at boot. */
+      options: z.record(z.string(), z.unknown()).default({}),
     })
     .refine((c) => [c.apiKey, c.apiKeyFile, c.apiKeyEnv].filter((v) => v !== undefined).length <= 1, {
       message: 'give at most one of apiKey, apiKeyFile, apiKeyEnv',
@@ -42,19 +42,6 @@ function ChannelSchema() {
 }
 
 export type ChannelConfig = z.infer<ReturnType<typeof ChannelSchema>>;
-
-function PriceRuleSchema() {
-  const usd = z.number().min(0);
-  return z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('per_image'), usdPerImage: z.record(z.string(), z.record(z.string(), usd)) }),
-    z.strictObject({
-      kind: z.literal('per_token'),
-      usdPerMillionTextInput: usd,
-      usdPerMillionImageInput: usd,
-      usdPerMillionImageOutput: usd,
-    }),
-  ]);
-}
 
 const ConfigSchema = z.strictObject({
   server: z.strictObject({
@@ -66,8 +53,13 @@ const ConfigSchema = z.strictObject({
     maxBodyBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
     /** How long in-flight requests may run on after SIGTERM before the process exits. */
     shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
-    /** The model used when a request names none. */
-    defaultModel: z.string().min(1).default('gpt-image-1.5'),
+    /** The model used when a request names none (CometAPI's API reference gives dall-e-3 as `model`'s default). */
+    defaultModel: z.string().min(1).default('dall-e-3'),
+    /**
+     * A field the chosen model does not take: `error` answers 400 naming it (OpenAI's behaviour);
+     * `drop` leaves it out and lists it in `x-imagegate-dropped-params`.
+     */
+    unsupportedParams: z.enum(['error', 'drop']).default('error'),
     /** Processes sharing the port (node:cluster), to use every core; above 1 needs Redis. */
     workers: z.coerce.number().int().min(1).max(64).default(1),
   }).prefault({}),
@@ -109,8 +101,15 @@ const ConfigSchema = z.strictObject({
     poolSize: z.coerce.number().int().min(1).default(10),
   }).prefault({}),
   channels: z.array(ChannelSchema()).default([]),
-  /** Price overrides by catalog model id (the catalog's own prices cite their sources). */
-  prices: z.record(z.string(), PriceRuleSchema()).default({}),
+  /**
+   * Models the operator adds or changes: `{id, like?, aliasOf?, …any ModelSpec field}`, checked
+   * field by field against the catalog's schema when the catalog is built (src/catalog/build-catalog.ts).
+   */
+  models: z.array(z.record(z.string(), z.unknown())).default([]),
+  /** Other names for models: alias → model id. */
+  aliases: z.record(z.string(), z.string().min(1)).default({}),
+  /** Price overrides by catalog model id (the catalog's own prices cite their sources), checked with the catalog. */
+  prices: z.record(z.string(), z.unknown()).default({}),
   routing: z.strictObject({
     /** Once channels exist, whether a model without one is served by the local renderer. */
     fallbackToLocal: envBoolean().default(false),
@@ -170,6 +169,7 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | re
   { env: 'IMAGEGATE_MAX_BODY_BYTES', path: ['server', 'maxBodyBytes'] },
   { env: 'IMAGEGATE_SHUTDOWN_GRACE_MS', path: ['server', 'shutdownGraceMs'] },
   { env: 'IMAGEGATE_DEFAULT_MODEL', path: ['server', 'defaultModel'] },
+  { env: 'IMAGEGATE_UNSUPPORTED_PARAMS', path: ['server', 'unsupportedParams'] },
   { env: 'IMAGEGATE_WORKERS', path: ['server', 'workers'] },
   { env: 'IMAGEGATE_DATA_DIR', path: ['storage', 'dataDir'] },
   { env: 'IMAGEGATE_URL_TTL_SECONDS', path: ['storage', 'urlTtlSeconds'] },
@@ -198,6 +198,12 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | re
   { env: 'IMAGEGATE_LOG_LEVEL', path: ['log', 'level'] },
 ];
 
+/** Environment variables holding a whole list as JSON, and the config key each replaces. */
+const JSON_LISTS: ReadonlyArray<readonly [env: string, key: string, what: string]> = [
+  ['IMAGEGATE_CHANNELS', 'channels', 'channels'],
+  ['IMAGEGATE_MODELS', 'models', 'model entries'],
+];
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -218,12 +224,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
     target[entry.path[entry.path.length - 1] ?? ''] = value;
   }
-  const channelsJson = env['IMAGEGATE_CHANNELS'];
-  if (channelsJson !== undefined && channelsJson !== '') {
+  for (const [name, key, what] of JSON_LISTS) {
+    const text = env[name];
+    if (text === undefined || text === '') continue;
     try {
-      raw['channels'] = JSON.parse(channelsJson);
+      raw[key] = JSON.parse(text);
     } catch {
-      throw new ConfigError('IMAGEGATE_CHANNELS must be a JSON array of channels');
+      throw new ConfigError(`${name} must be a JSON array of ${what}`);
     }
   }
   const parsed = ConfigSchema.safeParse(raw);

@@ -4,20 +4,22 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import type { Deps } from './app.ts';
-import { Catalog, MODELS } from './catalog/index.ts';
+import { buildCatalog, CatalogError, MODELS } from './catalog/index.ts';
 import { type Config, ConfigError, publicBaseUrl, sqlitePath } from './config.ts';
+import type { ContractSettings } from './contract/generation.ts';
 import { openDatabase } from './db/database.ts';
 import { ImagesRepo } from './db/images-repo.ts';
 import { JobsRepo } from './db/jobs-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { createGuardedAgent } from './http/guarded-agent.ts';
-import type { GenerateDeps } from './images/generate-images.ts';
 import { JobRunner } from './images/job-runner.ts';
+import type { ImagesDeps } from './images/types.ts';
 import { WebhookSender } from './images/webhook-sender.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLimits } from './limits/index.ts';
 import { PROVIDERS } from './providers/registry.ts';
+import { PollPacer } from './providers/shared/poll-pacer.ts';
 import { buildChannels } from './routing/build-channels.ts';
 import { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
@@ -30,9 +32,10 @@ import { UrlSigner } from './storage/url-signer.ts';
 
 /**
  * Builds the backends the config names and brings the database schema up to date. The port the
- * server will listen on is needed for the default public link base.
+ * server will listen on is needed for the default public link base. `now` is the one clock every
+ * part reads (epoch milliseconds); tests pass one they can move.
  */
-export async function createDeps(config: Config, logger: Logger, listeningPort: number): Promise<Deps> {
+export async function createDeps(config: Config, logger: Logger, listeningPort: number, now: () => number = Date.now): Promise<Deps> {
   mkdirSync(config.storage.dataDir, { recursive: true });
   const { db, dialect } = openDatabase({
     url: config.database.url,
@@ -42,47 +45,45 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   });
   await migrateToLatest(db, dialect);
   const secret = await loadOrCreateSigningSecret(config.storage.dataDir, config.storage.signingSecret);
-  for (const modelId of Object.keys(config.prices)) {
-    if (!MODELS.some((model) => model.id === modelId)) throw new ConfigError(`prices.${modelId}: not a catalog model`);
-  }
-  const catalog = new Catalog(MODELS.map((model) => ({ ...model, price: config.prices[model.id] ?? model.price })));
+  const catalog = catalogOf(config);
   if (catalog.get(config.server.defaultModel) === undefined) {
     throw new ConfigError(`server.defaultModel: '${config.server.defaultModel}' is not a catalog model`);
   }
+  const contract: ContractSettings = { catalog, defaultModel: config.server.defaultModel, unsupportedParams: config.server.unsupportedParams };
   const built = buildChannels(config.channels, PROVIDERS, catalog, config.routing);
   const limits = createLimits(config.redis.url, config.redis.keyPrefix, {
     onRedisError: (err) => logger.error({ err: err.message }, 'redis connection error'),
   });
   const board = limits.breakerBoard(built.channels.map((routed) => routed.channel.id));
-  const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger, board });
+  const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger, board, now, pacer: new PollPacer() });
   const signer = new UrlSigner(secret, publicBaseUrl(config, listeningPort));
-  const storage = createStorage(config, signer);
+  const storage = createStorage(config, signer, now);
   const keys = new KeysRepo(db);
   const images = new ImagesRepo(db);
-  const ledger = new Ledger(db, dialect);
+  const ledger = new Ledger(db, dialect, now);
   const jobs = new JobsRepo(db, dialect);
   // A request ends by its deadline; a hold older than twice that belongs to a dead process.
   const holdTtlMs = config.routing.deadlineMs * 2 + 60_000;
   const retentionSeconds = Math.max(config.storage.retentionSeconds, config.storage.urlTtlSeconds);
-  const generate: GenerateDeps = {
+  const imagesDeps: ImagesDeps = {
     router,
     ledger,
+    limits,
     holdTtlMs,
     blobs: storage.blobs,
     images,
     links: storage.links,
     urlTtlSeconds: config.storage.urlTtlSeconds,
     retentionSeconds,
-    now: Date.now,
+    now,
   };
   const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
   const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
   const jobRunner = new JobRunner({
     jobs,
     keys,
-    catalog,
-    defaultModel: config.server.defaultModel,
-    generate,
+    contract,
+    images: imagesDeps,
     webhooks: new WebhookSender(
       {
         secret: webhookSecret,
@@ -95,7 +96,6 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
       logger,
     ),
     logger,
-    now: Date.now,
     pollIntervalMs: config.jobs.pollIntervalMs,
     leaseMs: config.jobs.leaseMs,
     maxParallel: config.jobs.maxParallel,
@@ -113,25 +113,36 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     },
     db,
     keys,
-    images,
+    imagesRepo: images,
     ledger,
     limits,
     jobs,
     jobRunner,
-    generate,
+    images: imagesDeps,
+    contract,
     holdTtlMs,
     blobs: storage.blobs,
     signer,
     links: storage.links,
-    defaultModel: config.server.defaultModel,
     maxBodyBytes: config.server.maxBodyBytes,
     urlTtlSeconds: config.storage.urlTtlSeconds,
-    now: Date.now,
+    now,
   };
 }
 
+/** The built-in models with the operator's `models:`, `aliases:` and `prices:` applied. */
+function catalogOf(config: Config) {
+  try {
+    return buildCatalog(MODELS, { models: config.models, aliases: config.aliases, prices: config.prices });
+  } catch (err) {
+    // A bad model entry is a configuration error like any other: the start stops, naming it.
+    if (err instanceof CatalogError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
 /** Local disk with the gateway's own links, or an S3 bucket with presigned (or gateway) links. */
-function createStorage(config: Config, signer: UrlSigner): { blobs: BlobStore; links: LinkSigner; close: () => void } {
+function createStorage(config: Config, signer: UrlSigner, now: () => number): { blobs: BlobStore; links: LinkSigner; close: () => void } {
   const s3 = config.storage.s3;
   if (s3 === undefined) return { blobs: new FsBlobStore(path.join(config.storage.dataDir, 'images')), links: signer, close: () => {} };
   const options = {
@@ -144,7 +155,7 @@ function createStorage(config: Config, signer: UrlSigner): { blobs: BlobStore; l
     ...(s3.prefix === undefined ? {} : { prefix: s3.prefix }),
   };
   const blobs = new S3BlobStore(options);
-  const presigner = s3.presignedLinks ? new S3UrlSigner({ ...options, ...(s3.publicEndpoint === undefined ? {} : { publicEndpoint: s3.publicEndpoint }) }) : null;
+  const presigner = s3.presignedLinks ? new S3UrlSigner({ ...options, ...(s3.publicEndpoint === undefined ? {} : { publicEndpoint: s3.publicEndpoint }) }, now) : null;
   return {
     blobs,
     links: presigner ?? signer,

@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   insufficient_quota: { status: 429, type: 'insufficient_quota' },
   server_error: { status: 500, type: 'server_error' },
   upstream_error: { status: 502, type: 'server_error' },
+  /** The upstream answered, but not in its documented shape (retryable; the log says what was wrong). */
+  upstream_malformed: { status: 502, type: 'server_error' },
   upstream_configuration_error: { status: 502, type: 'server_error' },
   service_unavailable: { status: 503, type: 'service_unavailable_error' },
   upstream_timeout: { status: 504, type: 'server_error' },
@@ -49,6 +51,8 @@ export interface GatewayErrorOptions {
   readonly retryable?: boolean;
   /** Not shown to the client; logged. */
   readonly cause?: unknown;
+  /** Headers the refusal's answer carries (`x-ratelimit-*` on a 429). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export class GatewayError extends Error {
@@ -56,6 +60,7 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly retryAfterSeconds: number | undefined;
   readonly retryable: boolean;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -64,6 +69,7 @@ export class GatewayError extends Error {
     this.param = options.param ?? null;
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.retryable = options.retryable ?? false;
+    this.headers = options.headers ?? {};
   }
 
   get status(): number {

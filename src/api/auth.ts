@@ -1,13 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashKey, hashesEqual } from '../auth/api-key-secret.ts';
 import type { KeysRepo } from '../db/keys-repo.ts';
-import type { ApiKeyRow } from '../db/schema.ts';
 import { GatewayError } from '../errors.ts';
+import { type ApiKey, toApiKey } from '../keys/api-key.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The caller's key, set by the auth hook on every `/v1` route. */
-    apiKey: ApiKeyRow | null;
+    apiKey: ApiKey | null;
   }
 }
 
@@ -49,11 +49,11 @@ export function authHook(keys: KeysRepo, role: 'user' | 'admin', now: () => numb
         role === 'admin' ? 'This route needs an admin key.' : 'Admin keys manage the gateway; use a user key for the API.',
       );
     }
-    request.apiKey = row;
+    request.apiKey = toApiKey(row);
   };
 }
 
-export function requireApiKey(request: FastifyRequest): ApiKeyRow {
+export function requireApiKey(request: FastifyRequest): ApiKey {
   // Routes under /v1 only run after the auth hook has set the key.
   if (request.apiKey === null) throw new GatewayError('invalid_api_key', 'Incorrect API key provided.');
   return request.apiKey;

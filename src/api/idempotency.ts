@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.ts';
 import { type IdempotencyStore, requestFingerprint, type StoredResponse } from '../limits/index.ts';
-import { refreshLinks } from '../images/refresh-links.ts';
-import type { UrlSigner } from '../storage/url-signer.ts';
+import { resolveStoredBody } from '../images/stored-body.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { LinkSigner } from '../storage/link-signer.ts';
 
 /** How long a finished request can be replayed by its `Idempotency-Key`. */
 const REPLAY_TTL_MS = 24 * 60 * 60_000;
@@ -13,11 +14,15 @@ export interface ProducedResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
+  /** What a replay keeps instead of the body: its images as references to storage (stored-body.ts). */
+  readonly kept: string;
 }
 
 export interface IdempotencyDeps {
   readonly store: IdempotencyStore;
-  readonly signer: UrlSigner;
+  /** Sign the links, and read the images, of a replayed answer. */
+  readonly links: LinkSigner;
+  readonly blobs: BlobStore;
   readonly urlTtlSeconds: number;
   readonly now: () => number;
   /** Longer than any request's deadline, so a slow first request is never run a second time. */
@@ -26,7 +31,7 @@ export interface IdempotencyDeps {
 
 /**
  * `Idempotency-Key` on a POST: the same key and body within 24 h replays the first response
- * (its images included, with freshly signed links) without a second upstream call or charge; the
+ * (its images included, rebuilt from storage with freshly signed links) without a second upstream call or charge; the
  * same key with another body is a 422; a retry while the first still runs is a 409. Without the
  * header the request simply runs. Keys are scoped to the API key, so callers cannot collide.
  */
@@ -53,7 +58,7 @@ export async function withIdempotency(
       throw new GatewayError('idempotency_key_reused', 'This Idempotency-Key was used for a different request body.', { param: 'Idempotency-Key' });
     case 'done':
       void reply.header('idempotent-replayed', 'true');
-      return send(reply, { ...state.response, body: refreshLinks(state.response.body, deps.signer, Math.floor(deps.now() / 1000) + deps.urlTtlSeconds) });
+      return send(reply, { ...state.response, body: await resolveStoredBody(state.response.body, deps, Math.floor(deps.now() / 1000) + deps.urlTtlSeconds) });
     case 'started':
       break;
   }
@@ -64,11 +69,11 @@ export async function withIdempotency(
     await deps.store.abandon(scope, header);
     throw err;
   }
-  await deps.store.complete(scope, header, { ...response, body: response.body.toString('utf8') }, REPLAY_TTL_MS);
+  await deps.store.complete(scope, header, { status: response.status, headers: response.headers, body: response.kept }, REPLAY_TTL_MS);
   return send(reply, response);
 }
 
-function send(reply: FastifyReply, response: ProducedResponse | StoredResponse): FastifyReply {
+function send(reply: FastifyReply, response: Pick<ProducedResponse, 'status' | 'headers' | 'body'> | StoredResponse): FastifyReply {
   void reply.headers(response.headers);
   return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
 }

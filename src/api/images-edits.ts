@@ -1,22 +1,20 @@
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Catalog } from '../catalog/index.ts';
 import { type EditParams, type EditRequest, editFieldsFromForm, editFieldsFromJson, type ImageRef, MAX_EDIT_IMAGES, validateEditFields, validateEditImages } from '../contract/edit.ts';
+import type { ContractSettings } from '../contract/generation.ts';
 import type { RawImage } from '../contract/input-image.ts';
 import { busboyLimits, type FormLimits, formatBytes, readForm } from '../contract/multipart.ts';
 import { GatewayError } from '../errors.ts';
 import { downloadImage } from '../http/download.ts';
 import { assertUrlAllowed, BlockedAddressError, createGuardedAgent } from '../http/guarded-agent.ts';
-import { type EditDeps, editImages, streamEdits } from '../images/edit-images.ts';
-import { imagesResponseBody } from '../images/images-response-body.ts';
-import type { Limits } from '../limits/index.ts';
+import { assertModelAllowed } from '../images/model-policy.ts';
+import { runImages, streamImages } from '../images/run-images.ts';
+import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
-import { enforceKeyLimits } from './key-limits.ts';
-import { outcomeHeaders } from './outcome-headers.ts';
+import { imagesAnswer } from './images-answer.ts';
 import { streamToClient } from './stream-to-client.ts';
-import { assertModelAllowed } from './key-policy.ts';
 
 /** How much a client may upload (multipart) or send (JSON with data URLs) in one edit. */
 export interface UploadLimits {
@@ -41,14 +39,10 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
 export type ImageFetcher = (url: string, maxBytes: number, signal: AbortSignal) => Promise<Buffer>;
 
 export interface EditsRouteDeps {
-  readonly catalog: Catalog;
-  /** The server's default model; used for edits when it can edit, else the spec's gpt-image-1.5. */
-  readonly defaultModel: string;
-  readonly edit: EditDeps;
-  readonly limits: Limits;
+  /** Its default model is used for edits when it can edit, else the spec's gpt-image-1.5. */
+  readonly contract: ContractSettings;
+  readonly images: ImagesDeps;
   readonly idempotency: IdempotencyDeps;
-  /** How long a concurrency slot outlives a process that died holding it. */
-  readonly leaseMs: number;
   readonly uploads?: Partial<UploadLimits>;
   readonly fetchImage?: ImageFetcher;
 }
@@ -64,7 +58,11 @@ const SPEC_DEFAULT_EDIT_MODEL = 'gpt-image-1.5';
 export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): void {
   const uploads: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...deps.uploads };
   const formLimits: FormLimits = { maxFileBytes: uploads.maxFileBytes, maxTotalBytes: uploads.maxTotalBytes, maxFiles: MAX_EDIT_IMAGES + 1 };
-  const defaultModel = deps.catalog.get(deps.defaultModel)?.edits === true ? deps.defaultModel : SPEC_DEFAULT_EDIT_MODEL;
+  const { contract } = deps;
+  const editContract: ContractSettings = {
+    ...contract,
+    defaultModel: contract.catalog.get(contract.defaultModel)?.edit != null ? contract.defaultModel : SPEC_DEFAULT_EDIT_MODEL,
+  };
 
   void app.register(async (scope) => {
     await registerMultipart(scope, formLimits);
@@ -80,24 +78,16 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
     scope.post('/v1/images/edits', { bodyLimit: uploads.maxJsonBodyBytes }, async (request, reply) => {
       const apiKey = requireApiKey(request);
       const signal = abortOnDisconnect(reply);
-      const input = await readEditInput(request, formLimits, deps.catalog, defaultModel);
+      const input = await readEditInput(request, formLimits, editContract);
+      // Checked before a JSON edit's images are fetched: a key may not make the gateway download for a model it may not use.
       assertModelAllowed(apiKey, input.params.model.id);
+      const caller = { apiKey, requestId: request.id, signal };
+      const readImages = async (): Promise<EditRequest> => input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
       if (input.params.stream) {
-        const edit = await input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
-        return streamToClient({ limits: deps.limits, leaseMs: deps.leaseMs }, request, reply, apiKey, edit, 'image_edit', (ctx, open) =>
-          streamEdits(deps.edit, edit, ctx, open),
-        );
+        const edit = await readImages();
+        return streamToClient(request, reply, edit, 'image_edit', (open) => streamImages(deps.images, edit, caller, open));
       }
-      return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => {
-        const lease = await enforceKeyLimits(deps.limits, apiKey, input.params.n, reply, deps.leaseMs);
-        try {
-          const edit = await input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
-          const outcome = await editImages(deps.edit, edit, { apiKeyId: apiKey.id, requestId: request.id, signal });
-          return { status: 200, headers: outcomeHeaders(outcome), body: imagesResponseBody(outcome.body) };
-        } finally {
-          await lease?.release();
-        }
-      });
+      return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, await readImages(), caller)));
     });
   });
 }
@@ -120,13 +110,13 @@ interface EditInput {
  * The fields of either form, checked, and a deferred step for the images: a JSON edit's URLs are
  * fetched only after its fields (and the key's limits) passed.
  */
-async function readEditInput(request: FastifyRequest, limits: FormLimits, catalog: Catalog, defaultModel: string): Promise<EditInput> {
+async function readEditInput(request: FastifyRequest, limits: FormLimits, contract: ContractSettings): Promise<EditInput> {
   if (request.isMultipart()) {
     const form = await readForm(request.parts(), limits);
     // The fingerprint of an Idempotency-Key is taken from the body: for a form, its digest.
     request.body = { multipart: form.digest };
     const split = editFieldsFromForm(form);
-    const params = validateEditFields(split.fields, 'multipart', catalog, defaultModel);
+    const params = validateEditFields(split.fields, 'multipart', contract);
     return { params, images: async () => validateEditImages(params, split.images, split.mask) };
   }
   if (request.body === undefined || request.body === null) {
@@ -137,7 +127,7 @@ async function readEditInput(request: FastifyRequest, limits: FormLimits, catalo
     );
   }
   const split = editFieldsFromJson(request.body);
-  const params = validateEditFields(split.fields, 'json', catalog, defaultModel);
+  const params = validateEditFields(split.fields, 'json', contract);
   return {
     params,
     images: async (fetch, maxFileBytes) => {

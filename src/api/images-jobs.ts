@@ -1,20 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Catalog } from '../catalog/index.ts';
-import { validateGeneration } from '../contract/generation.ts';
+import { type ContractSettings, validateGeneration } from '../contract/generation.ts';
 import type { JobsRepo } from '../db/jobs-repo.ts';
 import { GatewayError } from '../errors.ts';
-import { refreshLinks } from '../images/refresh-links.ts';
-import type { UrlSigner } from '../storage/url-signer.ts';
-import type { ApiKeyRow } from '../db/schema.ts';
+import { countRequest } from '../images/key-limits.ts';
+import { assertModelAllowed } from '../images/model-policy.ts';
+import { resolveStoredBody } from '../images/stored-body.ts';
+import type { ApiKey } from '../keys/api-key.ts';
+import type { Limits } from '../limits/index.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { LinkSigner } from '../storage/link-signer.ts';
 import { requireApiKey } from './auth.ts';
-import { assertModelAllowed } from './key-policy.ts';
 
 export interface JobsRouteDeps {
   readonly jobs: JobsRepo;
-  readonly catalog: Catalog;
-  readonly defaultModel: string;
-  readonly signer: UrlSigner;
+  readonly contract: ContractSettings;
+  readonly limits: Limits;
+  readonly links: LinkSigner;
+  readonly blobs: BlobStore;
   readonly urlTtlSeconds: number;
   readonly now: () => number;
 }
@@ -30,15 +33,17 @@ export function wantsAsync(request: FastifyRequest): boolean {
 
 /**
  * Accepts a generation as a job: validates it now (a bad request is refused at once, not later),
- * stores it, and answers 202 with the job and its `Location`. `webhook_url` (an imagegate field,
- * only here) is called when it finishes.
+ * checks the key's model policy and counts it against the key's requests per minute (429 here,
+ * at accept; images per minute and concurrency apply when it runs), stores it, and answers 202
+ * with the job and its `Location`. `webhook_url` (an imagegate field, only here) is called when it
+ * finishes.
  */
-export async function acceptJob(deps: JobsRouteDeps, request: FastifyRequest, reply: FastifyReply, apiKey: ApiKeyRow): Promise<FastifyReply> {
+export async function acceptJob(deps: JobsRouteDeps, request: FastifyRequest, reply: FastifyReply, apiKey: ApiKey): Promise<FastifyReply> {
   const raw = request.body;
   const isObject = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
   // `webhook_url` is ours, not OpenAI's: taken off before the body is validated as a generation.
   const { webhook_url: webhook, ...body } = isObject ? (raw as Record<string, unknown>) : {};
-  const generation = validateGeneration(isObject ? body : raw, deps.catalog, deps.defaultModel);
+  const generation = validateGeneration(isObject ? body : raw, deps.contract);
   assertModelAllowed(apiKey, generation.model.id);
   let webhookUrl: string | null = null;
   if (webhook !== undefined && webhook !== null) {
@@ -46,9 +51,11 @@ export async function acceptJob(deps: JobsRouteDeps, request: FastifyRequest, re
     if (!parsed.success) throw new GatewayError('invalid_value', "Invalid value for 'webhook_url': an http or https URL.", { param: 'webhook_url' });
     webhookUrl = parsed.data;
   }
+  const rateHeaders = await countRequest(deps.limits, apiKey);
   const job = await deps.jobs.create(apiKey.id, JSON.stringify(body), webhookUrl, deps.now());
   return reply
     .code(202)
+    .headers(rateHeaders)
     .header('location', `/v1/images/generations/${job.id}`)
     .send({ id: job.id, object: 'image.generation.job', status: job.status, created: Math.floor(job.created_at_ms / 1000) });
 }
@@ -67,6 +74,6 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobsRouteDeps): vo
       return reply.code(202).send({ id: job.id, object: 'image.generation.job', status: job.status, created: Math.floor(job.created_at_ms / 1000) });
     }
     const expiresAt = Math.floor(deps.now() / 1000) + deps.urlTtlSeconds;
-    return reply.code(job.result_status).type('application/json; charset=utf-8').send(refreshLinks(job.result_json, deps.signer, expiresAt));
+    return reply.code(job.result_status).type('application/json; charset=utf-8').send(await resolveStoredBody(job.result_json, deps, expiresAt));
   });
 }

@@ -1,26 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import type { Catalog } from '../catalog/index.ts';
+import type { ContractSettings } from '../contract/generation.ts';
 import type { FormLimits } from '../contract/multipart.ts';
 import { readForm } from '../contract/multipart.ts';
 import { VARIATION_MAX_FILE_BYTES, validateVariation } from '../contract/variation.ts';
 import { GatewayError } from '../errors.ts';
-import { createVariations, type EditDeps } from '../images/edit-images.ts';
-import { imagesResponseBody } from '../images/images-response-body.ts';
-import type { Limits } from '../limits/index.ts';
+import { runImages } from '../images/run-images.ts';
+import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
+import { imagesAnswer } from './images-answer.ts';
 import { registerMultipart } from './images-edits.ts';
-import { outcomeHeaders } from './outcome-headers.ts';
-import { enforceKeyLimits } from './key-limits.ts';
-import { assertModelAllowed } from './key-policy.ts';
 
 export interface VariationsRouteDeps {
-  readonly catalog: Catalog;
-  readonly edit: EditDeps;
-  readonly limits: Limits;
+  readonly contract: ContractSettings;
+  readonly images: ImagesDeps;
   readonly idempotency: IdempotencyDeps;
-  readonly leaseMs: number;
 }
 
 /**
@@ -41,17 +36,9 @@ export function registerVariationsRoute(app: FastifyInstance, deps: VariationsRo
       const signal = abortOnDisconnect(reply);
       const form = await readForm(request.parts(), VARIATION_FORM_LIMITS);
       request.body = { multipart: form.digest };
-      const variation = await validateVariation(form, deps.catalog);
-      assertModelAllowed(apiKey, variation.model.id);
-      return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => {
-        const lease = await enforceKeyLimits(deps.limits, apiKey, variation.n, reply, deps.leaseMs);
-        try {
-          const outcome = await createVariations(deps.edit, variation, { apiKeyId: apiKey.id, requestId: request.id, signal });
-          return { status: 200, headers: outcomeHeaders(outcome), body: imagesResponseBody(outcome.body) };
-        } finally {
-          await lease?.release();
-        }
-      });
+      const variation = await validateVariation(form, deps.contract);
+      const caller = { apiKey, requestId: request.id, signal };
+      return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, variation, caller)));
     });
   });
 }

@@ -1,40 +1,29 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { formatSize } from '../catalog/index.ts';
-import type { GenerationRequest } from '../contract/generation-request.ts';
-import type { ApiKeyRow } from '../db/schema.ts';
+import type { ImageParams } from '../contract/generation-request.ts';
 import { renderError } from '../errors.ts';
-import type { GenerateContext, StreamSink } from '../images/generate-images.ts';
-import type { Limits } from '../limits/index.ts';
-import { abortOnDisconnect } from './abort-on-disconnect.ts';
+import type { OpenStream } from '../images/types.ts';
 import { type EventStream, openEventStream } from './event-stream.ts';
-import { enforceKeyLimits } from './key-limits.ts';
 
 /**
  * Answers a `stream: true` generation or edit as server-sent events (`<prefix>.partial_image`,
- * `<prefix>.completed`; prefix `image_generation` or `image_edit`). Limits and the budget hold
- * are checked first (their refusals are ordinary JSON errors with a status, which the client
- * handles before reading a stream); the stream opens when `run` asks for it, and a failure after
- * that ends it with an `error` event in the OpenAI error shape.
+ * `<prefix>.completed`; prefix `image_generation` or `image_edit`). The use case checks limits
+ * and the hold before it opens the stream (their refusals are ordinary JSON errors with a
+ * status, which the client handles before reading a stream); a failure after that ends the
+ * stream with an `error` event in the OpenAI error shape.
  */
 export async function streamToClient(
-  deps: { limits: Limits; leaseMs: number },
   request: FastifyRequest,
   reply: FastifyReply,
-  apiKey: ApiKeyRow,
-  asked: GenerationRequest,
+  asked: ImageParams,
   prefix: 'image_generation' | 'image_edit',
-  run: (ctx: Omit<GenerateContext, 'onPartial'>, open: () => StreamSink) => Promise<void>,
+  run: (open: OpenStream) => Promise<void>,
 ): Promise<FastifyReply> {
-  const lease = await enforceKeyLimits(deps.limits, apiKey, asked.n, reply, deps.leaseMs);
-  const signal = abortOnDisconnect(reply);
   // Set once the event stream is open; before that, errors are ordinary JSON answers.
   const opened: { stream: EventStream | null } = { stream: null };
   const base = { size: formatSize(asked.size), quality: asked.quality, background: asked.background, output_format: asked.outputFormat };
   try {
-    await run({ apiKeyId: apiKey.id, requestId: request.id, signal }, () => {
-      const rateHeaders = Object.fromEntries(
-        Object.entries(reply.getHeaders()).filter(([name]) => name.startsWith('x-ratelimit-')).map(([name, value]) => [name, String(value)]),
-      );
+    await run((rateHeaders) => {
       const stream = openEventStream(reply, request.id, rateHeaders);
       opened.stream = stream;
       return {
@@ -64,8 +53,6 @@ export async function streamToClient(
     const { body, status } = renderError(err, request.id);
     if (status >= 500) request.log.error({ err }, 'stream failed');
     opened.stream.fail(body);
-  } finally {
-    await lease?.release();
   }
   return reply;
 }

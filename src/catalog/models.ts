@@ -1,4 +1,4 @@
-import type { ModelSpec, TokenTable } from './types.ts';
+import type { EditRules, ExtraFields, ModelSpec, TokenTable } from './types.ts';
 
 /*
  * Model rules follow ../shared/reference/openai-images-contract.md §2 and §9 (OpenAI spec of
@@ -13,6 +13,17 @@ import type { ModelSpec, TokenTable } from './types.ts';
  */
 
 const GPT_IMAGE_SIZES = ['1024x1024', '1536x1024', '1024x1536'] as const;
+
+const MB = 1024 * 1024;
+const OPENAI_PRICES = 'https://openai.com/api/pricing (2026)';
+
+/** `seed` is an imagegate extension every built-in model takes (the local renderer uses it). */
+const SEED_ONLY: ExtraFields = { negativePromptMaxChars: null, seed: true };
+
+/** GPT image models: png/webp/jpg, each under 50 MB, up to 16, multipart or JSON (contract notes §3). */
+function gptEdit(inputFidelities: EditRules['inputFidelities']): EditRules {
+  return { formats: ['png', 'jpeg', 'webp'], maxImages: 16, maxFileBytes: 50 * MB, square: false, json: true, inputFidelities };
+}
 
 /**
  * Output image tokens for gpt-image-1 (and -mini, -1.5, which bill the same image grid), from
@@ -43,15 +54,15 @@ function gptImage(
   id: string,
   tokens: TokenTable,
   price: { text: number; imageIn: number; imageOut: number },
-  size: ModelSpec['size'] = { kind: 'list', sizes: GPT_IMAGE_SIZES, autoSize: '1024x1024', acceptsAuto: true },
+  options: { size?: ModelSpec['size']; inputFidelities?: EditRules['inputFidelities'] } = {},
 ): ModelSpec {
+  const inputFidelities = options.inputFidelities ?? ['high', 'low'];
   return {
     id,
-    family: 'gpt-image',
     ownedBy: 'openai',
     promptMaxChars: 32000,
     maxN: 10,
-    size,
+    size: options.size ?? { kind: 'list', sizes: GPT_IMAGE_SIZES, autoSize: '1024x1024', acceptsAuto: true },
     qualities: ['low', 'medium', 'high', 'auto'],
     // OpenAI picks the quality for `auto`; the gateway's own answer is medium, the middle of the
     // price range, and an upstream that reports what it chose overrides it.
@@ -65,9 +76,21 @@ function gptImage(
     takesModeration: true,
     revisesPrompt: false,
     streaming: true,
-    edits: true,
+    edit: gptEdit(inputFidelities),
     variations: false,
+    extras: SEED_ONLY,
+    openaiWire: [
+      'quality',
+      'output_format',
+      'output_compression',
+      'background',
+      'moderation',
+      ...(inputFidelities.length > 0 ? (['input_fidelity'] as const) : []),
+    ],
+    responseFields: ['background', 'output_format', 'quality', 'size', 'usage'],
+    providerLimits: {},
     tokens,
+    priceSource: OPENAI_PRICES,
     price: {
       kind: 'per_token',
       usdPerMillionTextInput: price.text,
@@ -80,7 +103,6 @@ function gptImage(
 export const MODELS: readonly ModelSpec[] = [
   {
     id: 'dall-e-2',
-    family: 'dall-e',
     ownedBy: 'openai',
     promptMaxChars: 1000,
     maxN: 10,
@@ -96,14 +118,19 @@ export const MODELS: readonly ModelSpec[] = [
     takesModeration: false,
     revisesPrompt: false,
     streaming: false,
-    edits: true,
+    // One square PNG under 4 MB, multipart only (contract notes §3).
+    edit: { formats: ['png'], maxImages: 1, maxFileBytes: 4 * MB, square: true, json: false, inputFidelities: [] },
     variations: true,
+    extras: SEED_ONLY,
+    openaiWire: ['response_format'],
+    responseFields: [],
+    providerLimits: {},
     tokens: null,
+    priceSource: OPENAI_PRICES,
     price: { kind: 'per_image', usdPerImage: { standard: { '256x256': 0.016, '512x512': 0.018, '1024x1024': 0.02 } } },
   },
   {
     id: 'dall-e-3',
-    family: 'dall-e',
     ownedBy: 'openai',
     promptMaxChars: 4000,
     maxN: 1,
@@ -119,9 +146,15 @@ export const MODELS: readonly ModelSpec[] = [
     takesModeration: false,
     revisesPrompt: true,
     streaming: false,
-    edits: false,
+    edit: null,
     variations: false,
+    extras: SEED_ONLY,
+    openaiWire: ['quality', 'style', 'response_format'],
+    responseFields: [],
+    // Azure's dall-e-3 deployments take n=1 only, like OpenAI's (provider notes §10.2).
+    providerLimits: { 'azure-openai': { maxImagesPerCall: 1 } },
     tokens: null,
+    priceSource: OPENAI_PRICES,
     price: {
       kind: 'per_image',
       usdPerImage: {
@@ -131,9 +164,12 @@ export const MODELS: readonly ModelSpec[] = [
     },
   },
   gptImage('gpt-image-1', GPT_IMAGE_1_TOKENS, { text: 5, imageIn: 10, imageOut: 40 }),
-  gptImage('gpt-image-1-mini', GPT_IMAGE_1_TOKENS, { text: 2, imageIn: 2.5, imageOut: 8 }),
+  // gpt-image-1-mini takes only `low` input fidelity (NODE-7.57; the spec says it takes none, so
+  // `low`, its default, is the safe answer).
+  gptImage('gpt-image-1-mini', GPT_IMAGE_1_TOKENS, { text: 2, imageIn: 2.5, imageOut: 8 }, { inputFidelities: ['low'] }),
   gptImage('gpt-image-1.5', GPT_IMAGE_1_TOKENS, { text: 5, imageIn: 8, imageOut: 32 }),
-  gptImage('gpt-image-2', GPT_IMAGE_2_TOKENS, { text: 5, imageIn: 8, imageOut: 30 }, {
+  // openai-node 7.57: "For gpt-image-2, omit this parameter" (input_fidelity; contract notes §3).
+  gptImage('gpt-image-2', GPT_IMAGE_2_TOKENS, { text: 5, imageIn: 8, imageOut: 30 }, { inputFidelities: [], size: {
     kind: 'free',
     multipleOf: 16,
     maxEdgePx: 3840,
@@ -144,10 +180,9 @@ export const MODELS: readonly ModelSpec[] = [
     maxAspectRatio: 3,
     commonSizes: ['1024x1024', '1536x1024', '1024x1536', '2048x2048', '2560x1440', '3840x2160'],
     autoSize: '1024x1024',
-  }),
+  } }),
   {
     id: 'qwen-image',
-    family: 'qwen-image',
     ownedBy: 'alibaba',
     // DashScope limits qwen-image prompts to 800 characters (provider notes §2).
     promptMaxChars: 800,
@@ -181,9 +216,15 @@ export const MODELS: readonly ModelSpec[] = [
     takesModeration: false,
     revisesPrompt: false,
     streaming: false,
-    edits: false,
+    edit: null,
     variations: false,
+    // DashScope takes `negative_prompt` up to 500 characters and a seed (provider notes §2).
+    extras: { negativePromptMaxChars: 500, seed: true },
+    openaiWire: [],
+    responseFields: [],
+    providerLimits: {},
     tokens: null,
+    priceSource: 'Alibaba Model Studio international price list (2026), qwen-image',
     price: { kind: 'per_image', usdPerImage: { standard: { '*': 0.035 } } },
   },
 ];

@@ -33,7 +33,7 @@ export async function serve(config: Config): Promise<void> {
 
   const sweep = async (): Promise<void> => {
     try {
-      await sweepExpired({ images: deps.images, blobs: deps.blobs, logger }, Date.now());
+      await sweepExpired({ images: deps.imagesRepo, blobs: deps.blobs, logger }, Date.now());
       const released = await deps.ledger.releaseExpiredHolds();
       if (released > 0) logger.warn({ released }, 'released budget holds of requests that never finished');
     } catch (err) {

@@ -1,19 +1,22 @@
 import { z } from 'zod';
-import type { Catalog, Dimensions, ModelSpec, OutputFormat, SizeRule } from '../catalog/index.ts';
-import { formatSize, resolveSize } from '../catalog/index.ts';
+import type { AspectChoice, Dimensions, EditRules, InputFidelity, ModelSpec, OutputFormat, SizeRule } from '../catalog/index.ts';
+import { formatSize, parseSize, resolveSize } from '../catalog/index.ts';
 import { GatewayError } from '../errors.ts';
-import type { GenerationRequest } from './generation-request.ts';
+import type { ContractSettings } from './generation.ts';
+import type { ImageParams } from './generation-request.ts';
 import {
-  checkStreaming,
   checkBackground,
   checkCompression,
   checkModeration,
   checkN,
+  checkNegativePrompt,
   checkOutputFormat,
   checkPrompt,
   checkQuality,
   checkResponseFormat,
-  notTaken,
+  checkSeed,
+  checkStreaming,
+  FieldPolicy,
   oneOf,
   resolveModel,
 } from './image-fields.ts';
@@ -29,34 +32,19 @@ import { zodIssueToError } from './parse-body.ts';
  *   2. `validateEditImages` (the files: type by magic bytes, size, count, mask, then `size: auto`).
  */
 
-/** An edit after validation: a generation request plus the images it starts from. */
-export interface EditRequest extends GenerationRequest {
+/** An edit after validation: the common image parameters plus the images it starts from. */
+export interface EditRequest extends ImageParams {
   readonly operation: 'edit';
   /** 1 to 16 images (1 for dall-e-2); the first is the one edited, the rest are references. */
   readonly images: readonly InputImage[];
   /** PNG whose fully transparent pixels mark where the first image is edited; same size as it. */
   readonly mask: InputImage | null;
-  readonly inputFidelity: 'high' | 'low' | null;
+  readonly inputFidelity: InputFidelity | null;
   /** The client asked `auto` (or gave no size): `size` was derived from the first image. */
   readonly sizeAuto: boolean;
 }
 
-/** What each model family takes as edit input (contract notes §3, §9). */
-export interface EditInputRules {
-  readonly formats: readonly OutputFormat[];
-  readonly maxImages: number;
-  readonly maxFileBytes: number;
-  readonly square: boolean;
-}
-
 const MB = 1024 * 1024;
-
-/** GPT image models: png/webp/jpg, each under 50 MB, up to 16. dall-e-2: one square PNG under 4 MB. */
-export function editInputRules(model: ModelSpec): EditInputRules {
-  return model.family === 'dall-e'
-    ? { formats: ['png'], maxImages: 1, maxFileBytes: 4 * MB, square: true }
-    : { formats: ['png', 'jpeg', 'webp'], maxImages: 16, maxFileBytes: 50 * MB, square: false };
-}
 
 /** The mask: "a valid PNG file, less than 4MB, and have the same dimensions as image". */
 export const MASK_MAX_BYTES = 4 * MB;
@@ -83,8 +71,9 @@ const EditFieldsShape = {
   safety_identifier: optional(z.string().max(256, 'must be at most 256 characters')),
   stream: optional(z.boolean()),
   partial_images: optional(z.number().int('must be a whole number')),
-  // imagegate extension, as in generations: the local renderer takes a seed.
+  // imagegate extensions, as in generations.
   seed: optional(z.number().int('must be a whole number').min(0).max(2_147_483_647)),
+  negative_prompt: optional(z.string()),
 };
 const EditFieldsSchema = z.strictObject(EditFieldsShape);
 
@@ -107,17 +96,21 @@ export interface ImageRef {
 export interface EditParams {
   readonly form: 'multipart' | 'json';
   readonly model: ModelSpec;
+  /** The model's edit rules (it edits: checked with the fields). */
+  readonly rules: EditRules;
   readonly prompt: string;
   readonly n: number;
   readonly sizeAsked: string | undefined;
   readonly quality: string;
-  readonly responseFormat: GenerationRequest['responseFormat'];
+  readonly responseFormat: ImageParams['responseFormat'];
   readonly outputFormat: OutputFormat;
   readonly outputCompression: number;
   readonly background: 'transparent' | 'opaque';
-  readonly moderation: GenerationRequest['moderation'];
-  readonly inputFidelity: 'high' | 'low' | null;
+  readonly moderation: ImageParams['moderation'];
+  readonly inputFidelity: InputFidelity | null;
   readonly seed: number | null;
+  readonly negativePrompt: string | null;
+  readonly droppedParams: readonly string[];
   readonly user: string | null;
   readonly stream: boolean;
   readonly partialImages: number;
@@ -224,35 +217,42 @@ function imageRef(entry: unknown, param: string): ImageRef {
  * Checks the non-file fields against the model (default: the spec's `gpt-image-1.5`, or what the
  * caller passes). `stream` and `partial_images` are checked as in generations.
  */
-export function validateEditFields(fields: Record<string, unknown>, form: 'multipart' | 'json', catalog: Catalog, defaultModelId: string): EditParams {
+export function validateEditFields(fields: Record<string, unknown>, form: 'multipart' | 'json', settings: ContractSettings): EditParams {
   const parsed = EditFieldsSchema.safeParse(fields);
   if (!parsed.success) throw zodIssueToError(parsed.error, fields);
   const raw = parsed.data;
+  const { catalog } = settings;
+  const policy = new FieldPolicy(settings.unsupportedParams, catalog);
 
-  const model = resolveModel(catalog, raw.model ?? defaultModelId);
-  if (!model.edits) {
-    const editors = catalog.all().filter((m) => m.edits).map((m) => m.id);
+  const model = resolveModel(catalog, raw.model ?? settings.defaultModel);
+  const rules = model.edit;
+  if (rules === null) {
+    const editors = catalog.all().filter((m) => m.edit !== null).map((m) => m.id);
     throw new GatewayError('invalid_value', `Invalid value '${model.id}' for 'model': ${model.id} does not edit images; use ${editors.join(', ')}.`, {
       param: 'model',
     });
   }
-  if (form === 'json' && model.family !== 'gpt-image') {
-    throw new GatewayError('invalid_value', `JSON edits support GPT image models only; send ${model.id} edits as multipart/form-data.`, { param: 'model' });
+  if (form === 'json' && !rules.json) {
+    const json = catalog.all().filter((m) => m.edit?.json === true).map((m) => m.id);
+    throw new GatewayError('invalid_value', `JSON edits are taken by ${json.join(', ')}; send ${model.id} edits as multipart/form-data.`, { param: 'model' });
   }
-  const { stream, partialImages } = checkStreaming(model, raw.stream, raw.partial_images);
+  const { stream, partialImages } = checkStreaming(model, raw.stream, raw.partial_images, policy);
 
   const prompt = checkPrompt(model, raw.prompt);
   const n = checkN(model, raw.n);
-  const quality = checkQuality(model, raw.quality);
+  const quality = checkQuality(model, raw.quality, policy);
   const responseFormat = checkResponseFormat(model, raw.response_format);
-  const outputFormat = checkOutputFormat(model, raw.output_format);
-  const outputCompression = checkCompression(model, raw.output_compression, outputFormat);
-  const background = checkBackground(model, raw.background, outputFormat);
-  const moderation = checkModeration(model, raw.moderation);
-  const inputFidelity = checkInputFidelity(model, raw.input_fidelity);
+  const outputFormat = checkOutputFormat(model, raw.output_format, policy);
+  const outputCompression = checkCompression(model, raw.output_compression, outputFormat, policy);
+  const background = checkBackground(model, raw.background, outputFormat, policy);
+  const moderation = checkModeration(model, raw.moderation, policy);
+  const inputFidelity = checkInputFidelity(model, rules, raw.input_fidelity, policy);
+  const seed = checkSeed(model, raw.seed, policy);
+  const negativePrompt = checkNegativePrompt(model, raw.negative_prompt, policy);
   return {
     form,
     model,
+    rules,
     prompt,
     n,
     sizeAsked: raw.size ?? undefined,
@@ -263,22 +263,23 @@ export function validateEditFields(fields: Record<string, unknown>, form: 'multi
     background,
     moderation,
     inputFidelity,
-    seed: raw.seed ?? null,
+    seed,
+    negativePrompt,
     user: raw.safety_identifier ?? raw.user ?? null,
     stream,
     partialImages,
+    droppedParams: policy.dropped,
   };
 }
 
-/**
- * `input_fidelity` (SPEC `InputFidelity`): high/low on GPT image models; gpt-image-1-mini takes
- * only `low` (NODE-7.57; the spec says it takes none, so `low`, its default, is the safe answer).
- */
-function checkInputFidelity(model: ModelSpec, asked: string | null | undefined): 'high' | 'low' | null {
+/** `input_fidelity` (SPEC `InputFidelity`): the values the model's edit rules list. */
+function checkInputFidelity(model: ModelSpec, rules: EditRules, asked: string | null | undefined, policy: FieldPolicy): InputFidelity | null {
   if (asked == null) return null;
-  if (model.family !== 'gpt-image') throw notTaken(model, 'input_fidelity');
-  const allowed: readonly ('high' | 'low')[] = model.id === 'gpt-image-1-mini' ? ['low'] : ['high', 'low'];
-  return oneOf(model, 'input_fidelity', asked, allowed) ?? null;
+  if (rules.inputFidelities.length === 0) {
+    policy.unsupported(model, 'input_fidelity');
+    return null;
+  }
+  return oneOf(model, 'input_fidelity', asked, rules.inputFidelities) ?? null;
 }
 
 /**
@@ -287,8 +288,7 @@ function checkInputFidelity(model: ModelSpec, asked: string | null | undefined):
  * `size` (`auto` follows the first image).
  */
 export async function validateEditImages(params: EditParams, rawImages: readonly RawImage[], rawMask: RawImage | null): Promise<EditRequest> {
-  const { model } = params;
-  const rules = editInputRules(model);
+  const { model, rules } = params;
   const imageParam = params.form === 'json' ? 'images' : 'image';
   if (rawImages.length === 0) {
     throw new GatewayError('missing_required_parameter', `Missing required parameter: '${imageParam}'.`, { param: imageParam });
@@ -299,7 +299,8 @@ export async function validateEditImages(params: EditParams, rawImages: readonly
   }
   const images: InputImage[] = [];
   for (const raw of rawImages) {
-    assertFileSize(raw, rules.maxFileBytes, model.family === 'dall-e' ? `${model.id} takes PNG files under` : 'each file must be under');
+    const only = rules.formats.length === 1 ? `${rules.formats[0]?.toUpperCase()} ` : '';
+    assertFileSize(raw, rules.maxFileBytes, rules.maxImages === 1 ? `${model.id} takes ${only}files under` : 'each file must be under');
     const image = await probeImage(raw, rules.formats);
     if (rules.square && image.width !== image.height) {
       throw new GatewayError('invalid_value', `Invalid file '${raw.param}': ${model.id} needs a square image; this one is ${image.width}x${image.height}.`, {
@@ -329,13 +330,15 @@ export async function validateEditImages(params: EditParams, rawImages: readonly
     }
   }
 
-  const { size, sizeAuto } = resolveEditSize(model, params.sizeAsked, first);
+  const { size, aspect, sizeAuto } = resolveEditSize(model, params.sizeAsked, first);
   return {
     operation: 'edit',
     model,
     prompt: params.prompt,
     n: params.n,
     size,
+    askedSize: params.sizeAsked === undefined ? null : parseSize(params.sizeAsked),
+    aspect,
     quality: params.quality,
     style: null,
     responseFormat: params.responseFormat,
@@ -344,9 +347,11 @@ export async function validateEditImages(params: EditParams, rawImages: readonly
     background: params.background,
     moderation: params.moderation,
     seed: params.seed,
+    negativePrompt: params.negativePrompt,
     user: params.user,
     stream: params.stream,
     partialImages: params.partialImages,
+    droppedParams: params.droppedParams,
     images,
     mask,
     inputFidelity: params.inputFidelity,
@@ -367,15 +372,27 @@ function assertFileSize(raw: RawImage, maxBytes: number, rule: string): void {
  * schema's and openai-node's default) follows the first image: its own size when the model
  * produces that size, else the nearest the model does (same aspect ratio where it can).
  */
-export function resolveEditSize(model: ModelSpec, asked: string | undefined, first: Dimensions): { size: Dimensions; sizeAuto: boolean } {
-  const takesAuto = model.size.kind === 'free' || model.size.acceptsAuto;
-  if (takesAuto && (asked === undefined || asked === 'auto')) return { size: sizeLike(model.id, model.size, first), sizeAuto: true };
-  const resolved = resolveSize(model.id, model.size, asked);
+export function resolveEditSize(
+  model: ModelSpec,
+  asked: string | undefined,
+  first: Dimensions,
+): { size: Dimensions; aspect: AspectChoice | null; sizeAuto: boolean } {
+  const rule = model.size;
+  const auto = asked === undefined || asked === 'auto';
+  if (rule.kind === 'aspect') {
+    // The nearest ratio and tier to the first image, or to the size asked.
+    const resolved = resolveSize(model.id, rule, auto ? formatSize(first) : asked);
+    if (!resolved.ok) throw new GatewayError('invalid_value', `Invalid value '${asked}' for 'size': ${resolved.reason}.`, { param: 'size' });
+    return { size: resolved.size, aspect: resolved.aspect, sizeAuto: auto };
+  }
+  const takesAuto = rule.kind === 'free' || rule.acceptsAuto;
+  if (takesAuto && auto) return { size: sizeLike(model.id, rule, first), aspect: null, sizeAuto: true };
+  const resolved = resolveSize(model.id, rule, asked);
   if (!resolved.ok) throw new GatewayError('invalid_value', `Invalid value '${asked}' for 'size': ${resolved.reason}.`, { param: 'size' });
-  return { size: resolved.size, sizeAuto: false };
+  return { size: resolved.size, aspect: null, sizeAuto: false };
 }
 
-function sizeLike(modelId: string, rule: SizeRule, image: Dimensions): Dimensions {
+function sizeLike(modelId: string, rule: Exclude<SizeRule, { kind: 'aspect' }>, image: Dimensions): Dimensions {
   const own = resolveSize(modelId, rule, formatSize(image));
   if (own.ok && (rule.kind === 'free' || rule.sizes.includes(formatSize(image)))) return own.size;
   const aspect = image.width / image.height;

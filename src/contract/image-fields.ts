@@ -4,9 +4,52 @@ import { GatewayError } from '../errors.ts';
 /*
  * Per-field checks shared by every images endpoint (generations, edits, variations): each takes
  * the value as the client sent it (already of the right JSON type) and the model, and returns the
- * resolved value or throws the OpenAI-style error naming the field. The messages are the ones
- * `generation.ts` has always answered, so all endpoints speak alike.
+ * resolved value or throws the OpenAI-style error naming the field. A field the model does not
+ * take goes through `FieldPolicy.unsupported`, which refuses it (OpenAI's behaviour) or, with
+ * `server.unsupportedParams: drop`, drops it and remembers its name.
  */
+
+/** What to do with a field the chosen model does not take. */
+export type UnsupportedParams = 'error' | 'drop';
+
+/** How one request's unsupported fields are handled; collects the ones dropped. */
+export class FieldPolicy {
+  readonly mode: UnsupportedParams;
+  readonly #catalog: Catalog;
+  readonly #dropped: string[] = [];
+
+  constructor(mode: UnsupportedParams, catalog: Catalog) {
+    this.mode = mode;
+    this.#catalog = catalog;
+  }
+
+  /** The field exists, but not for this model: 400 `unsupported_parameter`, or dropped. */
+  unsupported(model: ModelSpec, param: string): void {
+    if (this.mode === 'error') {
+      const takes = FIELD_TAKEN[param];
+      const takers = takes === undefined ? [] : this.#catalog.all().filter(takes).map((other) => other.id);
+      throw notTaken(model, param, takers);
+    }
+    if (!this.#dropped.includes(param)) this.#dropped.push(param);
+  }
+
+  /**
+   * A value the model does not take. In drop mode, a value some other catalog model takes for
+   * the same field (LangChain's DallEAPIWrapper sends `quality: "standard"` to gpt-image-1) is
+   * dropped like an unsupported field; a value no model takes is refused either way.
+   */
+  invalidChoice(model: ModelSpec, param: string, value: string, allowed: readonly string[], valuesOf: (other: ModelSpec) => readonly string[]): 'dropped' {
+    if (this.mode === 'drop' && this.#catalog.all().some((other) => valuesOf(other).includes(value))) {
+      this.unsupported(model, param);
+      return 'dropped';
+    }
+    throw invalidChoice(model, param, value, allowed);
+  }
+
+  get dropped(): readonly string[] {
+    return this.#dropped;
+  }
+}
 
 /** The catalog model, or 404 `model_not_found` listing the ones that exist. */
 export function resolveModel(catalog: Catalog, modelId: string): ModelSpec {
@@ -14,7 +57,7 @@ export function resolveModel(catalog: Catalog, modelId: string): ModelSpec {
   if (model === undefined) {
     throw new GatewayError(
       'model_not_found',
-      `The model '${modelId}' does not exist. Available models: ${catalog.all().map((m) => m.id).join(', ')}.`,
+      `The model '${modelId}' does not exist. Available models: ${[...catalog.all().map((m) => m.id), ...catalog.aliases().keys()].join(', ')}.`,
       { param: 'model' },
     );
   }
@@ -47,9 +90,12 @@ export function checkN(model: ModelSpec, asked: number | null | undefined): numb
 }
 
 /** A quality the model takes, resolved (`auto` becomes the model's default). */
-export function checkQuality(model: ModelSpec, asked: string | null | undefined): string {
+export function checkQuality(model: ModelSpec, asked: string | null | undefined, policy: FieldPolicy): string {
   const quality = asked ?? 'auto';
-  if (!model.qualities.includes(quality)) throw invalidChoice(model, 'quality', quality, model.qualities);
+  if (!model.qualities.includes(quality)) {
+    policy.invalidChoice(model, 'quality', quality, model.qualities, (other) => other.qualities);
+    return model.defaultQuality;
+  }
   return quality === 'auto' ? model.defaultQuality : quality;
 }
 
@@ -58,18 +104,27 @@ export function checkQuality(model: ModelSpec, asked: string | null | undefined)
  * (DESIGN.md, "Storage and URLs"), not only for dall-e as OpenAI does.
  */
 export function checkResponseFormat(model: ModelSpec, asked: string | null | undefined): ResponseFormat {
-  return oneOf<ResponseFormat>(model, 'response_format', asked, ['url', 'b64_json']) ?? model.defaultResponseFormat;
+  if (asked == null) return model.defaultResponseFormat;
+  if (asked !== 'url' && asked !== 'b64_json') throw invalidChoice(model, 'response_format', asked, ['url', 'b64_json']);
+  return asked;
 }
 
-export function checkOutputFormat(model: ModelSpec, asked: string | null | undefined): OutputFormat {
-  if (asked == null) return model.outputFormats[0] ?? model.nativeFormat;
-  if (model.outputFormats.length === 0) throw notTaken(model, 'output_format');
-  return oneOf(model, 'output_format', asked, model.outputFormats) ?? model.nativeFormat;
+export function checkOutputFormat(model: ModelSpec, asked: string | null | undefined, policy: FieldPolicy): OutputFormat {
+  const fallback = model.outputFormats[0] ?? model.nativeFormat;
+  if (asked == null) return fallback;
+  if (model.outputFormats.length === 0) {
+    policy.unsupported(model, 'output_format');
+    return fallback;
+  }
+  return oneOf(model, 'output_format', asked, model.outputFormats) ?? fallback;
 }
 
-export function checkCompression(model: ModelSpec, asked: number | null | undefined, format: OutputFormat): number {
+export function checkCompression(model: ModelSpec, asked: number | null | undefined, format: OutputFormat, policy: FieldPolicy): number {
   if (asked == null) return 100;
-  if (model.outputFormats.length === 0) throw notTaken(model, 'output_compression');
+  if (model.outputFormats.length === 0) {
+    policy.unsupported(model, 'output_compression');
+    return 100;
+  }
   if (asked < 0 || asked > 100) {
     throw new GatewayError('invalid_value', `Invalid value ${asked} for 'output_compression': it must be from 0 to 100.`, {
       param: 'output_compression',
@@ -85,9 +140,12 @@ export function checkCompression(model: ModelSpec, asked: number | null | undefi
   return asked;
 }
 
-export function checkBackground(model: ModelSpec, asked: string | null | undefined, format: OutputFormat): 'transparent' | 'opaque' {
+export function checkBackground(model: ModelSpec, asked: string | null | undefined, format: OutputFormat, policy: FieldPolicy): 'transparent' | 'opaque' {
   if (asked == null) return 'opaque';
-  if (model.backgrounds.length === 0) throw notTaken(model, 'background');
+  if (model.backgrounds.length === 0) {
+    policy.unsupported(model, 'background');
+    return 'opaque';
+  }
   const background: Background = oneOf(model, 'background', asked, model.backgrounds) ?? 'auto';
   if (background === 'transparent' && format === 'jpeg') {
     throw new GatewayError('invalid_value', `A transparent background needs 'output_format' png or webp; jpeg has no transparency.`, {
@@ -99,9 +157,38 @@ export function checkBackground(model: ModelSpec, asked: string | null | undefin
   return background === 'transparent' ? 'transparent' : 'opaque';
 }
 
-export function checkModeration(model: ModelSpec, asked: string | null | undefined): Moderation | null {
-  if (asked != null && !model.takesModeration) throw notTaken(model, 'moderation');
-  return model.takesModeration ? (oneOf(model, 'moderation', asked, ['low', 'auto'] as const) ?? 'auto') : null;
+export function checkModeration(model: ModelSpec, asked: string | null | undefined, policy: FieldPolicy): Moderation | null {
+  if (!model.takesModeration) {
+    if (asked != null) policy.unsupported(model, 'moderation');
+    return null;
+  }
+  return oneOf(model, 'moderation', asked, ['low', 'auto'] as const) ?? 'auto';
+}
+
+/** `seed` (imagegate extension), for models whose catalog entry takes it. */
+export function checkSeed(model: ModelSpec, asked: number | null | undefined, policy: FieldPolicy): number | null {
+  if (asked == null) return null;
+  if (!model.extras.seed) {
+    policy.unsupported(model, 'seed');
+    return null;
+  }
+  return asked;
+}
+
+/** `negative_prompt` (imagegate extension), for models whose catalog entry takes it. */
+export function checkNegativePrompt(model: ModelSpec, asked: string | null | undefined, policy: FieldPolicy): string | null {
+  if (asked == null || asked === '') return null;
+  const maxChars = model.extras.negativePromptMaxChars;
+  if (maxChars === null) {
+    policy.unsupported(model, 'negative_prompt');
+    return null;
+  }
+  if (asked.length > maxChars) {
+    throw new GatewayError('invalid_value', `Invalid value for 'negative_prompt': ${model.id} takes at most ${maxChars} characters, got ${asked.length}.`, {
+      param: 'negative_prompt',
+    });
+  }
+  return asked;
 }
 
 /** `value` if it is one of `allowed`; `undefined` when not given; a 400 naming the choices otherwise. */
@@ -116,28 +203,45 @@ export function invalidChoice(model: ModelSpec, param: string, value: string, al
   return new GatewayError('invalid_value', `Invalid value '${value}' for '${param}': ${model.id} supports ${allowed.join(', ')}.`, { param });
 }
 
-const OWNERS: Readonly<Record<string, string>> = {
-  style: 'only dall-e-3 takes it',
-  output_format: 'only GPT image models take it',
-  output_compression: 'only GPT image models take it',
-  background: 'only GPT image models take it',
-  moderation: 'only GPT image models take it',
-  input_fidelity: 'only GPT image models take it',
+/** Which models take each optional field, read from their catalog entries (for messages). */
+const FIELD_TAKEN: Readonly<Record<string, (model: ModelSpec) => boolean>> = {
+  style: (m) => m.styles.length > 0,
+  output_format: (m) => m.outputFormats.length > 0,
+  output_compression: (m) => m.outputFormats.length > 0,
+  background: (m) => m.backgrounds.length > 0,
+  moderation: (m) => m.takesModeration,
+  input_fidelity: (m) => (m.edit?.inputFidelities.length ?? 0) > 0,
+  seed: (m) => m.extras.seed,
+  negative_prompt: (m) => m.extras.negativePromptMaxChars !== null,
+  aspect_ratio: (m) => m.size.kind === 'aspect',
+  resolution: (m) => m.size.kind === 'aspect',
+  partial_images: (m) => m.streaming,
+  quality: (m) => m.qualities.length > 1,
 };
 
 /** 400 `unsupported_parameter`: the field exists, but not for this model. */
-export function notTaken(model: ModelSpec, param: string): GatewayError {
-  return new GatewayError('unsupported_parameter', `${model.id} does not support '${param}'; ${OWNERS[param] ?? 'remove it'}.`, { param });
+export function notTaken(model: ModelSpec, param: string, takers: readonly string[] = []): GatewayError {
+  const hint = takers.length === 0 ? 'remove it' : `remove it, or use a model that takes it (${takers.join(', ')})`;
+  return new GatewayError('unsupported_parameter', `${model.id} does not support '${param}'; ${hint}.`, { param });
 }
 
 /** `stream` and `partial_images` (GPT image models stream; 0–3 partial images, only with `stream`). */
-export function checkStreaming(model: ModelSpec, stream: boolean | null | undefined, partialImages: number | null | undefined): { stream: boolean; partialImages: number } {
-  const streaming = stream === true;
+export function checkStreaming(
+  model: ModelSpec,
+  stream: boolean | null | undefined,
+  partialImages: number | null | undefined,
+  policy: FieldPolicy,
+): { stream: boolean; partialImages: number } {
+  let streaming = stream === true;
   if (streaming && !model.streaming) {
-    throw new GatewayError('unsupported_parameter', `${model.id} does not support streaming; only GPT image models stream.`, { param: 'stream' });
+    // Dropping `stream` would answer JSON to a client reading events: refused in either mode.
+    throw new GatewayError('unsupported_parameter', `${model.id} does not support streaming; GET /v1/models lists the models that stream.`, { param: 'stream' });
   }
   if (partialImages != null && !streaming) {
-    throw new GatewayError('unsupported_parameter', `'partial_images' applies only to streaming requests ('stream': true).`, { param: 'partial_images' });
+    if (!model.streaming) policy.unsupported(model, 'partial_images');
+    else throw new GatewayError('unsupported_parameter', `'partial_images' applies only to streaming requests ('stream': true).`, { param: 'partial_images' });
+    streaming = false;
+    return { stream: streaming, partialImages: 0 };
   }
   const count = partialImages ?? 0;
   if (count < 0 || count > 3) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Catalog } from '../catalog/index.ts';
-import type { KeySettings } from '../db/keys-repo.ts';
+import type { KeySettings } from '../keys/key-settings.ts';
 import { GatewayError } from '../errors.ts';
 import { zodIssueToError } from './parse-body.ts';
 

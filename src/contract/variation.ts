@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { Catalog } from '../catalog/index.ts';
-import { resolveSize } from '../catalog/index.ts';
+import { parseSize } from '../catalog/index.ts';
 import { GatewayError } from '../errors.ts';
-import type { GenerationRequest } from './generation-request.ts';
-import { checkN, checkResponseFormat, resolveModel } from './image-fields.ts';
+import type { ContractSettings } from './generation.ts';
+import type { ImageParams } from './generation-request.ts';
+import { checkN, checkResponseFormat, checkSeed, FieldPolicy, resolveModel } from './image-fields.ts';
+import { resolveRequestedSize } from './size-fields.ts';
 import { type InputImage, probeImage } from './input-image.ts';
 import { type Form, formInteger, singleField } from './multipart.ts';
 import { zodIssueToError } from './parse-body.ts';
@@ -16,7 +17,7 @@ import { zodIssueToError } from './parse-body.ts';
  */
 
 /** A variation after validation: a generation request (no prompt) plus the image it varies. */
-export interface VariationRequest extends GenerationRequest {
+export interface VariationRequest extends ImageParams {
   readonly operation: 'variation';
   readonly image: InputImage;
 }
@@ -34,7 +35,9 @@ const VariationFieldsSchema = z.strictObject({
   seed: z.number().int('must be a whole number').min(0).max(2_147_483_647).nullish(),
 });
 
-export async function validateVariation(form: Form, catalog: Catalog): Promise<VariationRequest> {
+export async function validateVariation(form: Form, settings: Pick<ContractSettings, 'catalog' | 'unsupportedParams'>): Promise<VariationRequest> {
+  const { catalog } = settings;
+  const policy = new FieldPolicy(settings.unsupportedParams, catalog);
   const fields: Record<string, unknown> = {};
   for (const name of form.fields.keys()) {
     if (name === 'image') {
@@ -63,9 +66,7 @@ export async function validateVariation(form: Form, catalog: Catalog): Promise<V
   if (files.length > 1) throw new GatewayError('invalid_value', `Invalid value for 'image': ${model.id} varies one image, got ${files.length}.`, { param: 'image' });
 
   const n = checkN(model, raw.n);
-  const sizeAsked = raw.size ?? undefined;
-  const size = resolveSize(model.id, model.size, sizeAsked);
-  if (!size.ok) throw new GatewayError('invalid_value', `Invalid value '${sizeAsked}' for 'size': ${size.reason}.`, { param: 'size' });
+  const { size, aspect } = resolveRequestedSize(model, raw.size ?? undefined, null, null, policy);
   const responseFormat = checkResponseFormat(model, raw.response_format);
 
   if (file.bytes.length >= VARIATION_MAX_FILE_BYTES) {
@@ -85,7 +86,9 @@ export async function validateVariation(form: Form, catalog: Catalog): Promise<V
     model,
     prompt: '',
     n,
-    size: size.size,
+    size,
+    askedSize: raw.size == null ? null : parseSize(raw.size),
+    aspect,
     quality: model.defaultQuality,
     style: null,
     responseFormat,
@@ -93,10 +96,12 @@ export async function validateVariation(form: Form, catalog: Catalog): Promise<V
     outputCompression: 100,
     background: 'opaque',
     moderation: null,
-    seed: raw.seed ?? null,
+    seed: checkSeed(model, raw.seed, policy),
+    negativePrompt: null,
     user: raw.user ?? null,
     stream: false,
     partialImages: 0,
+    droppedParams: policy.dropped,
     image,
   };
 }

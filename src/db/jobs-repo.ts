@@ -69,6 +69,20 @@ export class JobsRepo {
     await this.#db.updateTable('jobs').set({ lease_until_ms: nowMs + leaseMs, updated_at_ms: nowMs }).where('id', '=', id).where('locked_by', '=', worker).execute();
   }
 
+  /**
+   * Gives a running job back to be claimed again at `untilMs` (its key was over its images/minute
+   * or concurrency limit): the claim is dropped and its lease set to end then, and `claim` takes
+   * running jobs whose lease has ended, so no worker picks it up before.
+   */
+  async retryLater(id: string, worker: string, untilMs: number, nowMs: number): Promise<void> {
+    await this.#db
+      .updateTable('jobs')
+      .set({ locked_by: null, lease_until_ms: untilMs, updated_at_ms: nowMs })
+      .where('id', '=', id)
+      .where('locked_by', '=', worker)
+      .execute();
+  }
+
   async finish(id: string, worker: string, status: 'succeeded' | 'failed', resultStatus: number, resultJson: string, nowMs: number): Promise<void> {
     await this.#db
       .updateTable('jobs')

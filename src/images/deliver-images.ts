@@ -1,49 +1,51 @@
 import { randomUUID } from 'node:crypto';
 import { computeUsage, formatSize } from '../catalog/index.ts';
-import type { GenerationRequest } from '../contract/generation-request.ts';
+import type { ImageParams } from '../contract/generation-request.ts';
 import type { NewImageRow } from '../db/schema.ts';
 import { deliveredCostMicroUsd } from '../ledger/pricing.ts';
 import { normalizeImage } from '../media/normalize.ts';
 import { mimeOf } from '../media/sniff.ts';
 import type { RouteOutcome } from '../routing/router.ts';
 import { contentKeyOffThread } from '../storage/content-key.ts';
-import type { GenerateContext, GenerateDeps, GenerateOutcome } from './generate-images.ts';
 import type { ImageData, ImagesResponse } from './images-response.ts';
+import type { ImagesDeps, ImagesOutcome } from './types.ts';
 
 /** What delivering needs: storage, records, links (not the router or the ledger). */
-export type DeliverDeps = Pick<GenerateDeps, 'blobs' | 'images' | 'links' | 'urlTtlSeconds' | 'retentionSeconds' | 'now'>;
+export type DeliverDeps = Pick<ImagesDeps, 'blobs' | 'images' | 'links' | 'urlTtlSeconds' | 'retentionSeconds' | 'now'>;
 
 /**
  * The second half of every images request, once a provider has answered: normalize each image to
- * what was asked (format, compression, size, background), store its bytes and its record, build
- * the OpenAI response (url or b64_json; background/output_format/quality/size/usage for GPT image
- * models) and price what was delivered. Shared by generations, edits and variations.
+ * what was asked (format, compression, size, background), store its bytes and build its record,
+ * build the OpenAI response (url or b64_json, and the fields the model's `responseFields` list)
+ * and price what was delivered. No money moves and no record is written here: the use case
+ * writes the records with the charge, in one transaction.
  *
  * `imageInputTokens` counts input images (edits) in the usage computed when the upstream reports
  * none; an upstream's own usage is passed on as it is.
  */
 export async function deliverImages(
   deps: DeliverDeps,
-  request: GenerationRequest,
+  request: ImageParams,
   routed: RouteOutcome,
-  ctx: Pick<GenerateContext, 'apiKeyId' | 'requestId' | 'signal'>,
-  imageInputTokens = 0,
-): Promise<GenerateOutcome> {
+  caller: { readonly apiKeyId: string; readonly requestId: string; readonly signal: AbortSignal },
+  imageInputTokens: number,
+): Promise<Omit<ImagesOutcome, 'rateHeaders'>> {
   const { result, channel, attempts } = routed;
-  // qwen-image maps sizes to its own list; the image is checked against what was delivered.
-  const size = result.deliveredSize ?? request.size;
+  // Sizes the upstream says it delivered win (qwen-image maps sizes to its own list); aspect-ratio
+  // models pick their exact pixels themselves, so their images keep what they were drawn at.
+  const target = result.deliveredSize ?? (request.model.size.kind === 'aspect' ? null : request.size);
 
   const normalized = await Promise.all(
     result.images.map((image) =>
       normalizeImage(image.bytes, {
         format: request.outputFormat,
         compressionPct: request.outputCompression,
-        size,
+        size: target,
         transparent: request.background === 'transparent',
       }),
     ),
   );
-  ctx.signal.throwIfAborted();
+  caller.signal.throwIfAborted();
 
   const nowMs = deps.now();
   const createdAt = new Date(nowMs);
@@ -53,8 +55,8 @@ export async function deliverImages(
       await deps.blobs.put(key, image.bytes, mimeOf(image.format));
       return {
         id: `img_${randomUUID().replaceAll('-', '')}`,
-        api_key_id: ctx.apiKeyId,
-        request_id: ctx.requestId,
+        api_key_id: caller.apiKeyId,
+        request_id: caller.requestId,
         model: request.model.id,
         provider: channel.provider,
         blob_key: key,
@@ -67,7 +69,6 @@ export async function deliverImages(
       };
     }),
   );
-  // The records are written by the caller: with the charge, in one transaction (see Ledger.settle).
 
   const urlExpiresAtSeconds = Math.floor(nowMs / 1000) + Math.min(deps.urlTtlSeconds, deps.retentionSeconds);
   const data: ImageData[] = await Promise.all(
@@ -84,17 +85,34 @@ export async function deliverImages(
     }),
   );
 
+  const first = normalized[0];
+  const size = first === undefined ? (target ?? request.size) : { width: first.width, height: first.height };
+  // Priced (and tokens estimated) at the size the catalog knows: what was asked, or what the
+  // upstream says it delivered; an aspect model's exact pixels are not in any price table.
+  const pricedSize = target ?? request.size;
   const usage =
-    request.model.tokens === null ? null : (result.usage ?? computeUsage(request.model, request.quality, size, request.n, request.prompt, imageInputTokens));
+    request.model.tokens === null ? null : (result.usage ?? computeUsage(request.model, request.quality, pricedSize, request.n, request.prompt, imageInputTokens));
   const body: ImagesResponse = { created: Math.floor(nowMs / 1000), data };
-  if (request.model.family === 'gpt-image') {
-    const first = normalized[0];
-    body.background = request.background;
-    body.output_format = request.outputFormat;
-    body.quality = request.quality;
-    body.size = first === undefined ? formatSize(size) : `${first.width}x${first.height}`;
-    if (usage !== null) body.usage = usage;
-  }
-  const costMicroUsd = deliveredCostMicroUsd(request, size, request.n, usage);
-  return { body, provider: channel.provider, channel: channel.id, attempts, costMicroUsd, records: rows, usage, size };
+  const fields = new Set(request.model.responseFields);
+  if (fields.has('background')) body.background = request.background;
+  if (fields.has('output_format')) body.output_format = request.outputFormat;
+  if (fields.has('quality')) body.quality = request.quality;
+  const asked = request.askedSize;
+  const deliveredSizeDiffers = asked !== null && (size.width !== asked.width || size.height !== asked.height);
+  // Whenever a model delivers a size other than the one asked, the response says so.
+  if (fields.has('size') || deliveredSizeDiffers) body.size = formatSize(size);
+  if (fields.has('usage') && usage !== null) body.usage = usage;
+  const costMicroUsd = deliveredCostMicroUsd(request, pricedSize, request.n, usage);
+  return {
+    body,
+    provider: channel.provider,
+    channel: channel.id,
+    attempts,
+    costMicroUsd,
+    records: rows,
+    usage,
+    size,
+    droppedParams: request.droppedParams,
+    deliveredSizeDiffers,
+  };
 }

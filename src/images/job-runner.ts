@@ -1,24 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Catalog } from '../catalog/index.ts';
-import { validateGeneration } from '../contract/generation.ts';
+import { type ContractSettings, validateGeneration } from '../contract/generation.ts';
 import type { JobsRepo } from '../db/jobs-repo.ts';
 import type { KeysRepo } from '../db/keys-repo.ts';
 import type { JobRow } from '../db/schema.ts';
 import { GatewayError, renderError } from '../errors.ts';
-import { type GenerateDeps, generateImages } from './generate-images.ts';
-import { imagesResponseBody } from './images-response-body.ts';
+import { toApiKey } from '../keys/api-key.ts';
+import { runImages } from './run-images.ts';
+import { resolveStoredBody, storedBody, storedBodyOfRecords } from './stored-body.ts';
+import type { ImagesDeps } from './types.ts';
 import type { WebhookSender } from './webhook-sender.ts';
 
 export interface JobRunnerDeps {
   readonly jobs: JobsRepo;
   readonly keys: KeysRepo;
-  readonly catalog: Catalog;
-  readonly defaultModel: string;
-  readonly generate: GenerateDeps;
+  readonly contract: ContractSettings;
+  readonly images: ImagesDeps;
   readonly webhooks: WebhookSender;
   readonly logger: Logger;
-  readonly now: () => number;
   readonly pollIntervalMs: number;
   /** A claim lasts this long and is renewed while the job runs; a dead worker's job is retaken after it. */
   readonly leaseMs: number;
@@ -26,10 +25,19 @@ export interface JobRunnerDeps {
 }
 
 /**
+ * A job over its key's images/minute or concurrency limit is put back and tried again once the
+ * limit allows (an async caller asked for the work to be done, not for a 429), up to this many
+ * runs; a wait longer than `MAX_LIMIT_WAIT_MS` (n above the key's whole allowance) fails it.
+ */
+const MAX_RUNS = 20;
+const MAX_LIMIT_WAIT_MS = 60_000;
+
+/**
  * Runs async generation jobs (`Prefer: respond-async`) in every gateway process: claims queued
- * jobs (or ones whose worker died), runs them through the same path as a synchronous request,
- * stores the answer, and calls the job's webhook. Stopping ends the polling; jobs still running
- * finish, and any this process cannot finish are retaken by a worker after their lease.
+ * jobs (or ones whose worker died), runs them through the images use case like a synchronous
+ * request (their requests/minute were counted when they were accepted), stores the answer, and
+ * calls the job's webhook. Stopping ends the polling; jobs still running finish, and any this
+ * process cannot finish are retaken by a worker after their lease.
  */
 export class JobRunner {
   readonly #deps: JobRunnerDeps;
@@ -57,7 +65,7 @@ export class JobRunner {
   /** Claims and runs jobs until none is left or the parallel limit is reached (also used by tests). */
   async tick(): Promise<void> {
     while (!this.#stopped && this.#running.size < this.#deps.maxParallel) {
-      const job = await this.#deps.jobs.claim(this.#worker, this.#deps.now(), this.#deps.leaseMs);
+      const job = await this.#deps.jobs.claim(this.#worker, this.#deps.images.now(), this.#deps.leaseMs);
       if (job === undefined) return;
       const run = this.#run(job).finally(() => this.#running.delete(run));
       this.#running.add(run);
@@ -74,50 +82,37 @@ export class JobRunner {
     this.#timer.unref();
   }
 
-  async #answerFromRecords(job: JobRow, responseFormat: 'url' | 'b64_json'): Promise<string> {
-    const deps = this.#deps;
-    const rows = await deps.generate.images.listByRequest(job.id);
-    const expiresAt = Math.floor(deps.now() / 1000) + deps.generate.urlTtlSeconds;
-    const data = await Promise.all(
-      rows.map(async (row) => {
-        if (responseFormat === 'url') return { url: await deps.generate.links.sign(row.blob_key, expiresAt) };
-        const blob = await deps.generate.blobs.get(row.blob_key);
-        if (blob === null) throw new GatewayError('server_error', `The stored image ${row.id} is gone.`);
-        const chunks: Buffer[] = [];
-        for await (const chunk of blob.stream) chunks.push(chunk as Buffer);
-        return { b64_json: Buffer.concat(chunks).toString('base64') };
-      }),
-    );
-    const created = Math.floor((rows[0]?.created_at_ms ?? deps.now()) / 1000);
-    return imagesResponseBody({ id: job.id, status: 'succeeded', created, data }).toString('utf8');
-  }
-
   async #run(job: JobRow): Promise<void> {
     const deps = this.#deps;
+    const now = deps.images.now;
     const heartbeat = setInterval(() => {
-      deps.jobs.extend(job.id, this.#worker, deps.now(), deps.leaseMs).catch((err: unknown) => deps.logger.warn({ err }, 'job heartbeat failed'));
+      deps.jobs.extend(job.id, this.#worker, now(), deps.leaseMs).catch((err: unknown) => deps.logger.warn({ err }, 'job heartbeat failed'));
     }, Math.max(50, Math.floor(deps.leaseMs / 3)));
     heartbeat.unref();
     let status = 200;
     let body: string;
     try {
-      const key = await deps.keys.get(job.api_key_id);
-      if (key === undefined || key.revoked_at_ms !== null) throw new GatewayError('invalid_api_key', 'The API key of this job was revoked.');
-      const request = validateGeneration(JSON.parse(job.request_json), deps.catalog, deps.defaultModel);
-      if (job.attempts > 1 && (await deps.generate.ledger.wasCharged(job.id))) {
+      const row = await deps.keys.get(job.api_key_id);
+      if (row === undefined || row.revoked_at_ms !== null) throw new GatewayError('invalid_api_key', 'The API key of this job was revoked.');
+      const request = validateGeneration(JSON.parse(job.request_json), deps.contract);
+      if (job.attempts > 1 && (await deps.images.ledger.wasCharged(job.id))) {
         // An earlier run delivered and was charged, then its process died before recording the
         // result: answer from the images it stored instead of generating (and charging) again.
-        body = await this.#answerFromRecords(job, request.responseFormat);
+        const rows = await deps.images.images.listByRequest(job.id);
+        const created = Math.floor((rows[0]?.created_at_ms ?? now()) / 1000);
+        body = storedBodyOfRecords({ id: job.id, status: 'succeeded', created }, rows.map((r) => r.blob_key), request.responseFormat);
       } else {
-        const outcome = await generateImages(deps.generate, request, {
-          apiKeyId: job.api_key_id,
+        const outcome = await runImages(deps.images, request, {
+          apiKey: toApiKey(row),
           // The job id is the ledger's and the image records' request id.
           requestId: job.id,
           signal: new AbortController().signal,
+          requestCounted: true,
         });
-        body = imagesResponseBody({ ...outcome.body, id: job.id, status: 'succeeded' }).toString('utf8');
+        body = storedBody({ ...outcome.body, id: job.id, status: 'succeeded' }, outcome.records);
       }
     } catch (err) {
+      if (err instanceof GatewayError && err.code === 'rate_limit_exceeded' && (await this.#retryLater(job, err))) return;
       const rendered = renderError(err, job.id);
       if (rendered.status >= 500) deps.logger.error({ err, job: job.id }, 'job failed');
       status = rendered.status;
@@ -125,10 +120,21 @@ export class JobRunner {
     } finally {
       clearInterval(heartbeat);
     }
-    await deps.jobs.finish(job.id, this.#worker, status === 200 ? 'succeeded' : 'failed', status, body, deps.now());
+    await deps.jobs.finish(job.id, this.#worker, status === 200 ? 'succeeded' : 'failed', status, body, now());
     if (job.webhook_url !== null) {
-      const result = JSON.parse(body) as object;
+      const expiresAt = Math.floor(now() / 1000) + deps.images.urlTtlSeconds;
+      const result: unknown = JSON.parse((await resolveStoredBody(body, deps.images, expiresAt)).toString('utf8'));
       await deps.webhooks.deliver(job.webhook_url, { id: job.id, object: 'image.generation.job', status: status === 200 ? 'succeeded' : 'failed', result });
     }
+  }
+
+  /** Puts a job over its key's limits back for later, when waiting can help; false to fail it. */
+  async #retryLater(job: JobRow, err: GatewayError): Promise<boolean> {
+    const waitMs = (err.retryAfterSeconds ?? 1) * 1000;
+    if (waitMs > MAX_LIMIT_WAIT_MS || job.attempts >= MAX_RUNS) return false;
+    const nowMs = this.#deps.images.now();
+    await this.#deps.jobs.retryLater(job.id, this.#worker, nowMs + waitMs, nowMs);
+    this.#deps.logger.info({ job: job.id, waitMs }, 'job over its key limits; it runs again later');
+    return true;
   }
 }

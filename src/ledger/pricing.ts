@@ -1,5 +1,5 @@
 import { type Dimensions, type ImageUsage, computeUsage, priceUsd } from '../catalog/index.ts';
-import type { GenerationRequest } from '../contract/generation-request.ts';
+import type { ImageParams } from '../contract/generation-request.ts';
 
 const MICRO = 1_000_000;
 
@@ -8,7 +8,7 @@ const MICRO = 1_000_000;
  * token per prompt character (a tokenizer never yields more tokens than characters for text), so
  * the hold covers whatever token count the upstream reports.
  */
-export function maxCostMicroUsd(request: GenerationRequest): number {
+export function maxCostMicroUsd(request: ImageParams): number {
   const model = request.model;
   const usage =
     model.price.kind === 'per_token'
@@ -18,7 +18,7 @@ export function maxCostMicroUsd(request: GenerationRequest): number {
 }
 
 /** What the delivered images cost: the catalog price, with the upstream's usage when it gave one. */
-export function deliveredCostMicroUsd(request: GenerationRequest, size: Dimensions, imageCount: number, usage: ImageUsage | null): number {
+export function deliveredCostMicroUsd(request: ImageParams, size: Dimensions, imageCount: number, usage: ImageUsage | null): number {
   return toMicro(priceUsd(request.model.price, request.quality, size, imageCount, usage));
 }
 

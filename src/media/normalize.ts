@@ -11,7 +11,8 @@ export interface NormalizeTarget {
   readonly format: OutputFormat;
   /** OpenAI's `output_compression` (0–100, 100 = best quality); jpeg and webp only. */
   readonly compressionPct: number;
-  readonly size: Dimensions;
+  /** The exact size to deliver; null keeps the size the image has (aspect-ratio models). */
+  readonly size: Dimensions | null;
   readonly transparent: boolean;
 }
 
@@ -52,7 +53,7 @@ export async function normalizeImage(input: Buffer, target: NormalizeTarget): Pr
   } catch (err) {
     throw badImage(`is not a readable ${format} image`, err);
   }
-  const { width, height } = target.size;
+  const { width, height } = target.size ?? meta.autoOrient;
   const reason = reencodeReason(input, format, meta, {
     format: target.format,
     compressionPct: target.compressionPct,

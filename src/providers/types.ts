@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
 import type { ImageUsage, ModelSpec } from '../catalog/index.ts';
 import type { EditRequest } from '../contract/edit.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { VariationRequest } from '../contract/variation.ts';
+import type { PollPacer } from './shared/poll-pacer.ts';
 
 /** One image as a provider produced it, before the media step normalizes it. */
 export interface ProviderImage {
@@ -31,6 +33,11 @@ export interface ChannelHttp {
   readonly dispatcher: Dispatcher;
   /** Downloads an image URL the upstream answered with (size cap, timeout, SSRF guard). */
   download(url: string, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * Waits for a turn to read an upstream body into memory (process-wide, see build-channels.ts);
+   * call the returned function when the body is read.
+   */
+  acquireBodyRead(signal: AbortSignal): Promise<() => void>;
 }
 
 /** An upstream endpoint the operator configured (or the built-in local renderer), ready to call. */
@@ -43,7 +50,6 @@ export interface Channel {
   /** Catalog model id → upstream model (or deployment) name. */
   readonly models: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
-  readonly options: Readonly<Record<string, string>>;
   readonly http: ChannelHttp;
 }
 
@@ -57,12 +63,21 @@ export interface PartialImage {
   readonly base64: string;
 }
 
-/** What an adapter gets for one call besides the request. */
-export interface CallContext {
+/**
+ * One upstream call, resolved by the router: the channel, the upstream's name for the model, the
+ * channel's options as the adapter's schema parsed them at boot, and the attempt's signal.
+ */
+export interface ProviderCall<Options> {
+  readonly channel: Channel;
+  /** What the upstream calls the model (a model name, an Azure deployment, an Ark endpoint id). */
+  readonly upstreamModel: string;
+  readonly options: Options;
   /** Aborts when the client leaves, the attempt times out, or the request deadline passes. */
   readonly signal: AbortSignal;
   readonly requestId: string;
   readonly logger: Logger;
+  /** Spaces the polls of asynchronous upstreams (see shared/poll-until-done.ts). */
+  readonly pacer: PollPacer;
   /** Set for streamed requests: adapters that can stream report partial images through it. */
   readonly onPartial?: (partial: PartialImage) => void;
 }
@@ -70,25 +85,53 @@ export interface CallContext {
 /**
  * A provider: translates a validated request to its upstream's wire format and the answer back,
  * and the upstream's errors to `GatewayError`s (retryable or not). Adding a provider is one folder
- * under `src/providers/` exporting one of these, plus one line in `registry.ts`.
+ * under `src/providers/` exporting one of these, plus one line in `registry.ts`
+ * (CONTRIBUTING.md has the checklist).
  */
-export interface ProviderAdapter {
+export interface ProviderAdapter<Options> {
   readonly id: string;
+  /** The channel `options:` this provider reads; parsed once at boot, a bad one stops the start. */
+  readonly optionsSchema: z.ZodType<Options>;
+  /** Whether channels of this provider may list the model; a reason when not (checked at boot). */
+  serves(model: ModelSpec): true | string;
   /** How many images one upstream call may produce for a model; the router fans out above it. */
-  maxImagesPerCall(model: ModelSpec): number;
+  maxImagesPerCall(model: ModelSpec, options: Options): number;
   /**
-   * Produces exactly `request.n` images, or throws a `GatewayError`. Honours `ctx.signal`. When
-   * `request.stream` is set and `ctx.onPartial` given, an adapter that can stream reports partial
+   * Produces exactly `request.n` images, or throws a `GatewayError`. Honours `call.signal`. When
+   * `request.stream` is set and `call.onPartial` given, an adapter that can stream reports partial
    * images as they arrive (at most `request.partialImages` per image); one that cannot simply
    * answers with the final images.
    */
-  generate(request: GenerationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+  generate(request: GenerationRequest, call: ProviderCall<Options>): Promise<ProviderResult>;
   /**
    * `POST /v1/images/edits`: exactly `request.n` images made from `request.images` (the first is
    * edited where `request.mask` is transparent; the rest are references). Absent when the
    * provider cannot edit: the router then skips its channels for edits.
    */
-  edit?(request: EditRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+  edit?(request: EditRequest, call: ProviderCall<Options>): Promise<ProviderResult>;
   /** `POST /v1/images/variations`: exactly `request.n` variations of `request.image`. */
-  variation?(request: VariationRequest, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+  variation?(request: VariationRequest, call: ProviderCall<Options>): Promise<ProviderResult>;
+}
+
+/** What the router needs for one call, before the channel's options are bound in. */
+export type UnboundCall = Omit<ProviderCall<unknown>, 'options'>;
+
+/**
+ * A provider bound to one channel's parsed options: what the router holds per channel. The
+ * options' type stays inside the closure, so the registry can list providers of every option type.
+ */
+export interface BoundProvider {
+  readonly id: string;
+  maxImagesPerCall(model: ModelSpec): number;
+  generate(request: GenerationRequest, call: UnboundCall): Promise<ProviderResult>;
+  readonly edit: ((request: EditRequest, call: UnboundCall) => Promise<ProviderResult>) | null;
+  readonly variation: ((request: VariationRequest, call: UnboundCall) => Promise<ProviderResult>) | null;
+}
+
+/** An adapter as the registry lists it: its id, what it serves, and how to bind channel options. */
+export interface RegisteredProvider {
+  readonly id: string;
+  serves(model: ModelSpec): true | string;
+  /** Parses a channel's raw options with the adapter's schema: the bound provider, or the issues. */
+  bind(rawOptions: unknown): { ok: true; provider: BoundProvider } | { ok: false; issues: readonly { path: string; message: string }[] };
 }

@@ -3,7 +3,8 @@ import type { Catalog } from '../catalog/index.ts';
 import { type ChannelConfig, ConfigError } from '../config.ts';
 import { downloadImage } from '../http/download.ts';
 import { createGuardedAgent } from '../http/guarded-agent.ts';
-import type { Channel, ChannelHttp, ProviderAdapter } from '../providers/types.ts';
+import { Semaphore } from '../http/semaphore.ts';
+import type { Channel, ChannelHttp, RegisteredProvider } from '../providers/types.ts';
 import type { RoutedChannel } from './router.ts';
 
 export interface DownloadSettings {
@@ -12,29 +13,49 @@ export interface DownloadSettings {
 }
 
 /**
+ * Upstream bodies read into memory at once, process-wide. A thousand requests held open by a slow
+ * upstream may all get their multi-megabyte answers in the same second; reading them a few dozen
+ * at a time leaves the rest in the kernel's socket buffers (TCP flow control holds the upstream
+ * back) instead of in the heap, so memory stays bounded by this, not by the number of requests.
+ */
+const CONCURRENT_BODY_READS = 32;
+
+/**
  * Turns the configured channels into routable ones, refusing at boot what cannot work: an unknown
- * provider, a model the catalog does not have. Each channel gets its own connection pool.
+ * provider, options its schema refuses, a model the catalog does not have or the provider cannot
+ * serve. Each channel gets its own connection pool; all share one limit on bodies read at once.
  */
 export function buildChannels(
   configs: readonly ChannelConfig[],
-  providers: ReadonlyMap<string, ProviderAdapter>,
+  providers: ReadonlyMap<string, RegisteredProvider>,
   catalog: Catalog,
   settings: DownloadSettings,
 ): { channels: RoutedChannel[]; local: RoutedChannel | null; close: () => Promise<void> } {
   const publicOnly = createGuardedAgent({ connectTimeoutMs: 10_000 });
   const agents: Dispatcher[] = [publicOnly];
+  const bodyReads = new Semaphore(CONCURRENT_BODY_READS);
   const ids = new Set<string>();
-  const channels = configs.map((config, index) => {
+  const channels = configs.map((config, index): RoutedChannel => {
     const where = `channels.${index} (${config.id})`;
     if (ids.has(config.id)) throw new ConfigError(`${where}: the id '${config.id}' is used twice`);
     ids.add(config.id);
-    const adapter = providers.get(config.provider);
-    if (adapter === undefined || config.provider === 'local') {
+    const registered = providers.get(config.provider);
+    if (registered === undefined || config.provider === 'local') {
       const known = [...providers.keys()].filter((id) => id !== 'local').join(', ');
       throw new ConfigError(`${where}.provider: unknown provider '${config.provider}' (known: ${known})`);
     }
-    for (const modelId of Object.keys(config.models)) {
-      if (catalog.get(modelId) === undefined) throw new ConfigError(`${where}.models: '${modelId}' is not a catalog model`);
+    const bound = registered.bind(config.options);
+    if (!bound.ok) {
+      throw new ConfigError(bound.issues.map((issue) => `${where}.options${issue.path === '' ? '' : `.${issue.path}`}: ${issue.message}`).join('; '));
+    }
+    const models: Record<string, string> = {};
+    for (const [modelId, upstreamModel] of Object.entries(config.models)) {
+      // An alias in a channel's list stands for the model it names.
+      const model = catalog.get(modelId);
+      if (model === undefined) throw new ConfigError(`${where}.models: '${modelId}' is not a catalog model`);
+      const serves = registered.serves(model);
+      if (serves !== true) throw new ConfigError(`${where}.models.${modelId}: the ${config.provider} provider cannot serve it (${serves})`);
+      models[model.id] = upstreamModel;
     }
     const dispatcher = new Agent({ connections: config.maxConcurrency * 2, keepAliveTimeout: 30_000, connect: { timeout: 10_000 } });
     agents.push(dispatcher);
@@ -44,17 +65,16 @@ export function buildChannels(
       provider: config.provider,
       baseUrl: config.baseUrl.replace(/\/+$/, ''),
       apiKey: config.apiKey ?? null,
-      models: config.models,
+      models,
       timeoutMs: config.timeoutMs,
-      options: config.options,
-      http: channelHttp(dispatcher, downloads, config.local, settings),
+      http: channelHttp(dispatcher, downloads, config.local, settings, bodyReads),
     };
-    return { channel, adapter, priority: config.priority, weight: config.weight, maxConcurrency: config.maxConcurrency };
+    return { channel, provider: bound.provider, priority: config.priority, weight: config.weight, maxConcurrency: config.maxConcurrency };
   });
 
-  const localAdapter = providers.get('local');
+  const localBound = providers.get('local')?.bind({});
   const local: RoutedChannel | null =
-    localAdapter === undefined
+    localBound === undefined || !localBound.ok
       ? null
       : {
           channel: {
@@ -64,10 +84,9 @@ export function buildChannels(
             apiKey: null,
             models: {},
             timeoutMs: 120_000,
-            options: {},
-            http: channelHttp(publicOnly, publicOnly, false, settings),
+            http: channelHttp(publicOnly, publicOnly, false, settings, bodyReads),
           },
-          adapter: localAdapter,
+          provider: localBound.provider,
           priority: 0,
           weight: 1,
           // The renderer shares this process's CPU with everything else; a few at a time keep
@@ -78,7 +97,7 @@ export function buildChannels(
   return { channels, local, close: async () => void (await Promise.all(agents.map((agent) => agent.close()))) };
 }
 
-function channelHttp(dispatcher: Dispatcher, downloads: Dispatcher, allowPrivate: boolean, settings: DownloadSettings): ChannelHttp {
+function channelHttp(dispatcher: Dispatcher, downloads: Dispatcher, allowPrivate: boolean, settings: DownloadSettings, bodyReads: Semaphore): ChannelHttp {
   return {
     dispatcher,
     download: (url, signal) =>
@@ -89,5 +108,6 @@ function channelHttp(dispatcher: Dispatcher, downloads: Dispatcher, allowPrivate
         maxBytes: settings.maxDownloadBytes,
         timeoutMs: settings.downloadTimeoutMs,
       }),
+    acquireBodyRead: (signal) => bodyReads.acquire(signal),
   };
 }

@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ModelSpec } from '../catalog/index.ts';
-import type { GenerationRequest } from '../contract/generation-request.ts';
+import type { ImagesOperation, ImagesRequest } from '../contract/images-request.ts';
 import { GatewayError } from '../errors.ts';
 import type { BreakerBoard } from '../limits/index.ts';
-import type { CallContext, Channel, PartialImage, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
+import { PollPacer } from '../providers/shared/poll-pacer.ts';
+import type { BoundProvider, Channel, PartialImage, ProviderImage, ProviderResult, UnboundCall } from '../providers/types.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
 import { Semaphore } from '../http/semaphore.ts';
@@ -19,10 +20,10 @@ export interface RoutingSettings {
   readonly breaker: BreakerSettings;
 }
 
-/** A configured channel with its adapter and its share of traffic. */
+/** A configured channel with its provider (options bound) and its share of traffic. */
 export interface RoutedChannel {
   readonly channel: Channel;
-  readonly adapter: ProviderAdapter;
+  readonly provider: BoundProvider;
   readonly priority: number;
   readonly weight: number;
   readonly maxConcurrency: number;
@@ -43,22 +44,38 @@ export interface RouteOutcome {
   readonly attempts: number;
 }
 
-/**
- * How one upstream call is made for a request: `generate`, or another adapter method (`edit`,
- * `variation`). Channels whose adapter does not `support` the operation are skipped.
- */
-export interface AdapterOperation<R extends GenerationRequest> {
-  /** For messages: "edit images". */
-  readonly name: string;
-  supports(adapter: ProviderAdapter): boolean;
-  call(adapter: ProviderAdapter, request: R, channel: Channel, ctx: CallContext): Promise<ProviderResult>;
+/** What each operation is called in messages ("No channel … can edit images"). */
+const OPERATION_NAMES: Readonly<Record<ImagesOperation, string>> = {
+  generate: 'generate images',
+  edit: 'edit images',
+  variation: 'create image variations',
+};
+
+/** Whether a provider implements the request's operation (every provider generates). */
+function supports(provider: BoundProvider, operation: ImagesOperation): boolean {
+  switch (operation) {
+    case 'generate':
+      return true;
+    case 'edit':
+      return provider.edit !== null;
+    case 'variation':
+      return provider.variation !== null;
+  }
 }
 
-const GENERATE: AdapterOperation<GenerationRequest> = {
-  name: 'generate images',
-  supports: () => true,
-  call: async (adapter, request, channel, ctx) => adapter.generate(request, channel, ctx),
-};
+/** The one upstream call of a request part, by operation. */
+async function callProvider(provider: BoundProvider, request: ImagesRequest, call: UnboundCall): Promise<ProviderResult> {
+  switch (request.operation) {
+    case 'generate':
+      return provider.generate(request, call);
+    case 'edit':
+      if (provider.edit === null) throw new GatewayError('server_error', `The ${provider.id} provider cannot edit images.`);
+      return provider.edit(request, call);
+    case 'variation':
+      if (provider.variation === null) throw new GatewayError('server_error', `The ${provider.id} provider cannot create variations.`);
+      return provider.variation(request, call);
+  }
+}
 
 interface ChannelState {
   readonly routed: RoutedChannel;
@@ -82,6 +99,7 @@ export class Router {
   readonly #random: () => number;
   readonly #demoMode: boolean;
   readonly #board: BreakerBoard | null;
+  readonly #pacer: PollPacer;
 
   constructor(options: {
     channels: readonly RoutedChannel[];
@@ -92,8 +110,11 @@ export class Router {
     random?: () => number;
     /** Open breakers shared with other replicas (Redis), if any. */
     board?: BreakerBoard;
+    /** Spaces the polls of asynchronous upstreams; one per process (a fresh one by default). */
+    pacer?: PollPacer;
   }) {
     this.#board = options.board ?? null;
+    this.#pacer = options.pacer ?? new PollPacer();
     this.#settings = options.settings;
     this.#logger = options.logger;
     this.#now = options.now ?? Date.now;
@@ -124,20 +145,21 @@ export class Router {
     return this.#localFor(model) === null ? 'none' : 'local';
   }
 
-  async execute(request: GenerationRequest, ctx: RouteContext): Promise<RouteOutcome> {
-    return this.executeOperation(request, ctx, GENERATE);
-  }
-
-  /** As `execute`, with another adapter method than `generate` (edits, variations). */
-  async executeOperation<R extends GenerationRequest>(request: R, ctx: RouteContext, operation: AdapterOperation<R>): Promise<RouteOutcome> {
-    const states = this.#statesFor(request.model).filter((state) => operation.supports(state.routed.adapter));
+  /**
+   * Runs a request's upstream calls: `generate`, `edit` or `variation` by its `operation`, on the
+   * channels whose provider implements it.
+   */
+  async execute(request: ImagesRequest, ctx: RouteContext): Promise<RouteOutcome> {
+    const states = this.#statesFor(request.model).filter((state) => supports(state.routed.provider, request.operation));
     if (states.length === 0) {
-      throw new GatewayError('invalid_value', `No upstream channel configured for '${request.model.id}' can ${operation.name}.`, { param: 'model' });
+      throw new GatewayError('invalid_value', `No upstream channel configured for '${request.model.id}' can ${OPERATION_NAMES[request.operation]}.`, {
+        param: 'model',
+      });
     }
     const deadlineAtMs = this.#now() + this.#settings.deadlineMs;
     const deadline = AbortSignal.any([ctx.signal, AbortSignal.timeout(this.#settings.deadlineMs)]);
 
-    const perCall = Math.max(1, Math.min(...states.map((s) => s.routed.adapter.maxImagesPerCall(request.model))));
+    const perCall = Math.max(1, Math.min(...states.map((s) => maxImagesPerCall(s.routed.provider, request.model))));
     const parts: number[] = [];
     for (let left = request.n; left > 0; left -= perCall) parts.push(Math.min(perCall, left));
 
@@ -148,7 +170,7 @@ export class Router {
     const offsets = parts.map((_, i) => parts.slice(0, i).reduce((sum, count) => sum + count, 0));
     const outcomes = await Promise.all(
       parts.map((count, i) =>
-        this.#runPart({ ...request, n: count }, states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }, operation).catch((err: unknown) => {
+        this.#runPart({ ...request, n: count }, states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch((err: unknown) => {
           cancelParts.abort(err);
           throw err;
         }),
@@ -181,19 +203,22 @@ export class Router {
   }
 
   /** One part of a request through retries and fallback. */
-  async #runPart<R extends GenerationRequest>(
-    request: R,
+  async #runPart(
+    request: ImagesRequest,
     states: readonly ChannelState[],
     deadlineAtMs: number,
     signal: AbortSignal,
     ctx: RouteContext & { imageOffset: number },
-    operation: AdapterOperation<R>,
   ): Promise<RouteOutcome> {
     let attempts = 0;
     let lastError: unknown;
     let shortestOpenMs = Number.POSITIVE_INFINITY;
     for (const state of this.#order(states)) {
-      const { channel, adapter } = state.routed;
+      const { channel, provider } = state.routed;
+      // Resolved once here: adapters get the upstream's name for the model with the call. The
+      // local renderer serves every model under its own id.
+      const upstreamModel = state.routed === this.#local ? request.model.id : channel.models[request.model.id];
+      if (upstreamModel === undefined) continue;
       for (let tryOnChannel = 0; attempts < this.#settings.maxAttempts; tryOnChannel += 1) {
         signal.throwIfAborted();
         const sharedOpenMs = this.#board?.openForMs(channel.id) ?? 0;
@@ -227,10 +252,13 @@ export class Router {
                 forward({ ...partial, imageIndex: partial.imageIndex + ctx.imageOffset });
               };
         try {
-          const result = await operation.call(adapter, request, channel, {
+          const result = await callProvider(provider, request, {
+            channel,
+            upstreamModel,
             signal: attemptSignal,
             requestId: ctx.requestId,
             logger: this.#logger,
+            pacer: this.#pacer,
             ...(onPartial === undefined ? {} : { onPartial }),
           });
           state.breaker.record(true);
@@ -324,4 +352,9 @@ export class Router {
   #localFor(_model: ModelSpec): RoutedChannel | null {
     return this.#demoMode || this.#settings.fallbackToLocal ? this.#local : null;
   }
+}
+
+/** Images one call may make for a model on a provider: the adapter's limit and the catalog's. */
+function maxImagesPerCall(provider: BoundProvider, model: ModelSpec): number {
+  return Math.min(provider.maxImagesPerCall(model), model.providerLimits[provider.id]?.maxImagesPerCall ?? model.maxN);
 }

@@ -121,9 +121,11 @@ describe('async generation (Prefer: respond-async) with webhooks', () => {
     // The first worker runs it to the charge, then dies before writing the result.
     const claimed = await gateway.deps.jobs.claim('dying-worker', Date.now(), 200);
     assert.equal(claimed?.id, job.id);
-    const { generateImages } = await import('../../src/images/generate-images.ts');
+    const { runImages } = await import('../../src/images/run-images.ts');
     const { validateGeneration } = await import('../../src/contract/generation.ts');
-    await generateImages(gateway.deps.generate, validateGeneration(body, gateway.deps.catalog, 'dall-e-2'), { apiKeyId: keyId, requestId: job.id, signal: new AbortController().signal });
+    const { toApiKey } = await import('../../src/keys/api-key.ts');
+    const row = (await gateway.deps.keys.get(keyId)) ?? assert.fail('no key');
+    await runImages(gateway.deps.images, validateGeneration(body, gateway.deps.contract), { apiKey: toApiKey(row), requestId: job.id, signal: new AbortController().signal });
     gateway.deps.jobRunner.start();
     const done = await poll(`/v1/images/generations/${job.id}`);
     assert.equal(done.status, 200);

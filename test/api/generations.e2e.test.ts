@@ -61,7 +61,7 @@ for (const mode of ['embedded', 'scaled'] as const) describe(`POST /v1/images/ge
         other === 'url' ? (await fetchImage(flippedImage.url ?? '')).bytes : Buffer.from(flippedImage.b64_json ?? '', 'base64');
       const decoded = await decode(bytes);
       assert.deepEqual([decoded.width, decoded.height], [width, height]);
-      if (model.family === 'gpt-image') {
+      if (model.responseFields.includes('output_format')) {
         assert.equal(plain.output_format, 'png');
         assert.equal(plain.size, expected);
         assert.equal(plain.background, 'opaque');

@@ -5,10 +5,11 @@ import { editFieldsFromForm, editFieldsFromJson, resolveEditSize, validateEditFi
 import { validateGeneration } from '../../src/contract/generation.ts';
 import { type Form, formBoolean, formInteger } from '../../src/contract/multipart.ts';
 import { GatewayError } from '../../src/errors.ts';
-import { estimateImageInputTokens } from '../../src/images/edit-images.ts';
+import { estimateImageInputTokens } from '../../src/images/request-cost.ts';
 import { fakePng } from '../fakes/fake-images.ts';
 
 const catalog = new Catalog(MODELS);
+const contract = { catalog, defaultModel: 'gpt-image-1.5', unsupportedParams: 'error' as const };
 
 function model(id: string) {
   const spec = catalog.get(id);
@@ -81,7 +82,7 @@ describe('multipart edit fields', () => {
 });
 
 describe('edit field rules', () => {
-  const check = (fields: Record<string, unknown>, form: 'multipart' | 'json' = 'multipart') => validateEditFields(fields, form, catalog, 'gpt-image-1.5');
+  const check = (fields: Record<string, unknown>, form: 'multipart' | 'json' = 'multipart') => validateEditFields(fields, form, contract);
 
   it('defaults to the given model and resolves quality like generations', () => {
     const params = check({ prompt: 'a cat' });
@@ -120,7 +121,7 @@ describe('edit field rules', () => {
     for (const body of cases) {
       const generation = (() => {
         try {
-          validateGeneration(body, catalog, 'gpt-image-1.5');
+          validateGeneration(body, contract);
         } catch (err) {
           return err;
         }
@@ -148,7 +149,7 @@ describe('JSON edit bodies', () => {
 
 describe('edit images', () => {
   it('checks count, type by magic bytes, the mask, and resolves size auto from the first image', async () => {
-    const params = validateEditFields({ prompt: 'p' }, 'multipart', catalog, 'gpt-image-1.5');
+    const params = validateEditFields({ prompt: 'p' }, 'multipart', contract);
     const png = await fakePng(1024, 1536);
     const edit = await validateEditImages(params, [{ param: 'image', bytes: png, declaredType: 'application/octet-stream', filename: 'a' }], null);
     assert.deepEqual(edit.size, { width: 1024, height: 1536 });
@@ -176,7 +177,7 @@ describe('edit images', () => {
       'images[0]',
       /declared 'image\/png' but is not a valid PNG, JPEG or WebP image/,
     );
-    const dalle = validateEditFields({ prompt: 'p', model: 'dall-e-2' }, 'multipart', catalog, 'gpt-image-1.5');
+    const dalle = validateEditFields({ prompt: 'p', model: 'dall-e-2' }, 'multipart', contract);
     const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0]);
     await refusedAsync(
       validateEditImages(dalle, [{ param: 'image', bytes: jpeg, declaredType: 'image/jpeg', filename: 'a.jpg' }], null),
@@ -191,7 +192,7 @@ describe('edit images', () => {
     assert.deepEqual(resolveEditSize(gpt, undefined, { width: 1024, height: 1024 }).size, { width: 1024, height: 1024 });
     assert.deepEqual(resolveEditSize(gpt, 'auto', { width: 1600, height: 900 }).size, { width: 1536, height: 1024 });
     assert.deepEqual(resolveEditSize(gpt, 'auto', { width: 600, height: 1000 }).size, { width: 1024, height: 1536 });
-    assert.deepEqual(resolveEditSize(gpt, '1536x1024', { width: 10, height: 10 }), { size: { width: 1536, height: 1024 }, sizeAuto: false });
+    assert.deepEqual(resolveEditSize(gpt, '1536x1024', { width: 10, height: 10 }), { size: { width: 1536, height: 1024 }, aspect: null, sizeAuto: false });
     const free = model('gpt-image-2');
     assert.deepEqual(resolveEditSize(free, undefined, { width: 1280, height: 720 }).size, { width: 1280, height: 720 });
     assert.deepEqual(resolveEditSize(free, undefined, { width: 512, height: 512 }).size, { width: 816, height: 816 });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { GatewayError } from '../../src/errors.ts';
-import { azureOpenAIProvider } from '../../src/providers/azure-openai/index.ts';
 import type { Fault, FakeServer } from '../fakes/fake-server.ts';
 import { startOpenAIFake } from '../fakes/openai-fake.ts';
-import { callContext, catalog, channelFor, requestFor } from '../support/channels.ts';
+import { callFor, catalog, channelFor, requestFor } from '../support/channels.ts';
 import { decode } from '../support/images.ts';
 
 describe('azure-openai provider against a fake Azure OpenAI', () => {
@@ -25,8 +24,10 @@ describe('azure-openai provider against a fake Azure OpenAI', () => {
   });
   beforeEach(() => fake.reset());
 
-  const generate = (body: Record<string, unknown>, channel = classic) =>
-    azureOpenAIProvider.generate(requestFor(body), channel.routed.channel, callContext());
+  const generate = (body: Record<string, unknown>, channel = classic) => {
+    const request = requestFor(body);
+    return channel.routed.provider.generate(request, callFor(channel.routed, request));
+  };
 
   it('calls the deployment path with api-version and api-key, and sends no model', async () => {
     const result = await generate({ model: 'gpt-image-1', prompt: 'a lighthouse', n: 2, quality: 'low', size: '1536x1024' });
@@ -71,10 +72,10 @@ describe('azure-openai provider against a fake Azure OpenAI', () => {
     assert.equal((await decode(result.images[0]?.bytes ?? Buffer.alloc(0))).width, 1024);
   });
 
-  it('fans dall-e-3 out one image per call, and lets GPT image models take their whole n', () => {
+  it('fans dall-e-3 out one image per call (a catalog provider limit), and lets GPT image models take their whole n', () => {
     const model = (id: string) => catalog.get(id) ?? assert.fail(id);
-    assert.equal(azureOpenAIProvider.maxImagesPerCall(model('dall-e-3')), 1);
-    assert.equal(azureOpenAIProvider.maxImagesPerCall(model('gpt-image-1')), model('gpt-image-1').maxN);
+    assert.equal(model('dall-e-3').providerLimits['azure-openai']?.maxImagesPerCall, 1);
+    assert.equal(classic.routed.provider.maxImagesPerCall(model('gpt-image-1')), model('gpt-image-1').maxN);
   });
 
   const expectError = async (fault: Fault, code: string, retryable: boolean, check?: (e: GatewayError) => void) => {
@@ -99,6 +100,6 @@ describe('azure-openai provider against a fake Azure OpenAI', () => {
     expectError({ kind: 'rate_limit', retryAfterMs: 2500 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 3)));
   it('maps 500 to a retryable upstream error', () => expectError({ kind: 'status', status: 500 }, 'upstream_error', true));
   it('treats a truncated body as retryable', () => expectError({ kind: 'truncate' }, 'upstream_error', true));
-  it('treats invalid JSON as retryable', () => expectError({ kind: 'invalid_json' }, 'upstream_error', true));
-  it('treats bad base64 as retryable', () => expectError({ kind: 'bad_base64' }, 'upstream_error', true));
+  it('treats invalid JSON as retryable', () => expectError({ kind: 'invalid_json' }, 'upstream_malformed', true));
+  it('treats bad base64 as retryable', () => expectError({ kind: 'bad_base64' }, 'upstream_malformed', true));
 });

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { ConfigError } from '../../src/config.ts';
 import { GatewayError } from '../../src/errors.ts';
-import { dashscopeProvider } from '../../src/providers/dashscope/index.ts';
 import { upstreamSize } from '../../src/providers/dashscope/sizes.ts';
 import type { ProviderResult } from '../../src/providers/types.ts';
+import type { RoutedChannel } from '../../src/routing/router.ts';
+import type { GenerationRequest } from '../../src/contract/generation-request.ts';
 import { startDashScopeFake, type DashScopeFake, type TaskOutcome } from '../fakes/dashscope-fake.ts';
 import type { Fault } from '../fakes/fake-server.ts';
-import { callContext, catalog, channelFor, requestFor } from '../support/channels.ts';
+import { callFor, catalog, channelFor, requestFor } from '../support/channels.ts';
 import { decode } from '../support/images.ts';
 
 /** Polls come fast in tests; the 20-per-second spacing (pollMinIntervalMs) keeps its default. */
@@ -15,11 +17,14 @@ const FAST_POLLS = { pollInitialMs: '5', pollMaxMs: '20' };
 describe('dashscope provider against a fake DashScope', () => {
   let fake: DashScopeFake;
   const channels: Array<ReturnType<typeof channelFor>> = [];
-  const channel = (id: string, upstreamModel: string, options: Record<string, string> = FAST_POLLS) => {
+  const channel = (id: string, upstreamModel: string, options: Record<string, unknown> = FAST_POLLS) => {
     const built = channelFor({ id, provider: 'dashscope', baseUrl: fake.url, models: { 'qwen-image': upstreamModel }, options });
     channels.push(built);
-    return built.routed.channel;
+    return built.routed;
   };
+  /** The call the router would make on that channel. */
+  const gen = (request: GenerationRequest, routed: RoutedChannel, signal?: AbortSignal): Promise<ProviderResult> =>
+    routed.provider.generate(request, callFor(routed, request, signal));
   before(async () => {
     fake = await startDashScopeFake({ pollsUntilDone: 3 });
   });
@@ -33,7 +38,7 @@ describe('dashscope provider against a fake DashScope', () => {
   });
 
   const generate = (body: Record<string, unknown> = {}, signal?: AbortSignal): Promise<ProviderResult> =>
-    dashscopeProvider.generate(requestFor({ model: 'qwen-image', prompt: 'a red kite over the sea', ...body }), channel('ds-async', 'qwen-image-plus'), callContext(signal));
+    gen(requestFor({ model: 'qwen-image', prompt: 'a red kite over the sea', ...body }), channel('ds-async', 'qwen-image-plus'), signal);
 
   const expectError = async (run: Promise<unknown>, code: string, retryable: boolean, check?: (e: GatewayError) => void) => {
     await assert.rejects(run, (err: unknown) => {
@@ -72,11 +77,9 @@ describe('dashscope provider against a fake DashScope', () => {
     });
 
     it('sends no seed when none was asked, and prompt_extend as the channel says', async () => {
-      await dashscopeProvider.generate(
+      await gen(
         requestFor({ model: 'qwen-image', prompt: 'a kite', size: '1792x1024' }),
-        channel('ds-no-extend', 'qwen-image', { ...FAST_POLLS, promptExtend: 'false' }),
-        callContext(),
-      );
+        channel('ds-no-extend', 'qwen-image', { ...FAST_POLLS, promptExtend: 'false' }));
       const parameters = (fake.server.received[0]?.json as { parameters: Record<string, unknown> }).parameters;
       assert.deepEqual(parameters, { size: '1664*928', n: 1, prompt_extend: false, watermark: false });
     });
@@ -85,7 +88,7 @@ describe('dashscope provider against a fake DashScope', () => {
       fake.pollsUntilDone = 5;
       const busy = channel('ds-busy', 'qwen-image-plus', { pollInitialMs: '1', pollMaxMs: '1' });
       const runs = Array.from({ length: 6 }, (_, i) =>
-        dashscopeProvider.generate(requestFor({ model: 'qwen-image', prompt: `kite ${i}`, size: '928x1664' }), busy, callContext()),
+        gen(requestFor({ model: 'qwen-image', prompt: `kite ${i}`, size: '928x1664' }), busy),
       );
       const results = await Promise.all(runs);
       assert.equal(results.length, 6);
@@ -183,11 +186,9 @@ describe('dashscope provider against a fake DashScope', () => {
 
   describe('sync multimodal-generation API', () => {
     it('sends the prompt as a message, without the async header, and reads the images and size', async () => {
-      const result = await dashscopeProvider.generate(
+      const result = await gen(
         requestFor({ model: 'qwen-image', prompt: 'a harbour at dawn', size: '1536x1024', seed: 7 }),
-        channel('ds-max', 'qwen-image-max'),
-        callContext(),
-      );
+        channel('ds-max', 'qwen-image-max'));
       const sent = fake.server.received[0];
       assert.equal(sent?.path, '/api/v1/services/aigc/multimodal-generation/generation');
       assert.equal(sent?.headers['x-dashscope-async'], undefined);
@@ -204,18 +205,16 @@ describe('dashscope provider against a fake DashScope', () => {
     });
 
     it('uses the sync API for a free-size model when the channel says so, sending the size as is', async () => {
-      const result = await dashscopeProvider.generate(
+      const result = await gen(
         requestFor({ model: 'qwen-image', prompt: 'a harbour', size: '928x1664' }),
-        channel('ds-2', 'qwen-image-2.0-pro', { mode: 'sync' }),
-        callContext(),
-      );
+        channel('ds-2', 'qwen-image-2.0-pro', { mode: 'sync' }));
       assert.equal((fake.server.received[0]?.json as { parameters: { size: string } }).parameters.size, '928*1664');
       assert.equal(result.images.length, 1);
     });
 
     it('maps a refused prompt, an error in a 200 and an expired link like the async API', async () => {
       const sync = channel('ds-max-errors', 'qwen-image-max');
-      const run = () => dashscopeProvider.generate(requestFor({ model: 'qwen-image', prompt: 'x' }), sync, callContext());
+      const run = () => gen(requestFor({ model: 'qwen-image', prompt: 'x' }), sync);
       fake.server.queue({ kind: 'moderation' });
       await expectError(run(), 'content_policy_violation', false);
       fake.server.queue({ kind: 'status', status: 200, body: { code: 'InvalidParameter', message: 'Size not supported' } });
@@ -225,17 +224,18 @@ describe('dashscope provider against a fake DashScope', () => {
     });
   });
 
-  it('refuses a channel option it cannot read', async () => {
-    await expectError(
-      dashscopeProvider.generate(requestFor({ model: 'qwen-image', prompt: 'x' }), channel('ds-bad', 'qwen-image', { mode: 'batch' }), callContext()),
-      'server_error',
-      false,
-      (e) => assert.match(e.message, /options\.mode/),
-    );
+  it('refuses a channel option it cannot read when the channel is built (at boot), naming it', () => {
+    assert.throws(() => channel('ds-bad', 'qwen-image', { mode: 'batch' }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /channels\.0 \(ds-bad\)\.options\.mode/);
+      return true;
+    });
   });
 
-  it('takes one image per call', () => {
-    assert.equal(dashscopeProvider.maxImagesPerCall(catalog.get('qwen-image') ?? assert.fail('no qwen-image')), 1);
+  it('takes one image per call on the async API, up to 6 on the sync one', () => {
+    const model = catalog.get('qwen-image') ?? assert.fail('no qwen-image');
+    assert.equal(channel('ds-n', 'qwen-image-plus').provider.maxImagesPerCall(model), 1);
+    assert.equal(channel('ds-n-sync', 'qwen-image-max', { mode: 'sync' }).provider.maxImagesPerCall(model), 1, 'qwen-image itself takes n=1');
   });
 
   it('the fake refuses a task created without X-DashScope-Async, as DashScope does', async () => {

@@ -6,23 +6,22 @@ import { estimateJpegQuality } from '../../src/media/jpeg-quality.ts';
 import { normalizeImage } from '../../src/media/normalize.ts';
 import { releaseBuffer, takeBuffer } from '../../src/providers/local/buffer-pool.ts';
 import { doubleCanvas } from '../../src/providers/local/double.ts';
-import { localProvider } from '../../src/providers/local/index.ts';
-import type { Channel, ProviderResult } from '../../src/providers/types.ts';
+import type { ProviderResult } from '../../src/providers/types.ts';
 import { buildChannels } from '../../src/routing/build-channels.ts';
 import { PROVIDERS } from '../../src/providers/registry.ts';
-import { callContext, catalog, requestFor } from '../support/channels.ts';
+import { callFor, catalog, requestFor } from '../support/channels.ts';
 import { alphaCounts, decode } from '../support/images.ts';
 
 const EXAMPLE = 'A paper boat floating on calm water at sunrise.';
 
 /** The local channel exactly as the gateway builds it. */
 const built = buildChannels([], PROVIDERS, catalog, { maxDownloadBytes: 1024, downloadTimeoutMs: 1000 });
-const localChannel: Channel | undefined = built.local?.channel;
+const local = built.local;
 after(() => built.close());
 
 function generate(request: GenerationRequest, signal?: AbortSignal): Promise<ProviderResult> {
-  assert.ok(localChannel !== undefined, 'the gateway builds a local channel');
-  return localProvider.generate(request, localChannel, callContext(signal));
+  assert.ok(local !== null, 'the gateway builds a local channel');
+  return local.provider.generate(request, callFor(local, request, signal));
 }
 
 async function only(request: GenerationRequest): Promise<Buffer> {
@@ -255,7 +254,8 @@ describe('local provider', () => {
   });
 
   it('renders a whole request in one call, so each image keeps its own seed', () => {
-    for (const model of catalog.all()) assert.equal(localProvider.maxImagesPerCall(model), model.maxN);
+    assert.ok(local !== null);
+    for (const model of catalog.all()) assert.equal(local.provider.maxImagesPerCall(model), model.maxN);
   });
 });
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { GatewayError } from '../../src/errors.ts';
-import { openaiProvider } from '../../src/providers/openai/index.ts';
 import type { FakeServer } from '../fakes/fake-server.ts';
 import { startOpenAIFake } from '../fakes/openai-fake.ts';
-import { callContext, channelFor, requestFor } from '../support/channels.ts';
+import { callFor, channelFor, requestFor } from '../support/channels.ts';
 import { decode } from '../support/images.ts';
 
 describe('openai provider against a fake OpenAI', () => {
@@ -24,7 +23,10 @@ describe('openai provider against a fake OpenAI', () => {
   });
   beforeEach(() => fake.reset());
 
-  const generate = (body: Record<string, unknown>) => openaiProvider.generate(requestFor(body), channel.routed.channel, callContext());
+  const generate = (body: Record<string, unknown>) => {
+    const request = requestFor(body);
+    return channel.routed.provider.generate(request, callFor(channel.routed, request));
+  };
 
   it('sends GPT image fields and never response_format; reads images and usage', async () => {
     const result = await generate({ model: 'gpt-image-1', prompt: 'a cat', n: 2, quality: 'low', output_format: 'webp', output_compression: 70, response_format: 'url' });
@@ -81,8 +83,8 @@ describe('openai provider against a fake OpenAI', () => {
     await expectError({ kind: 'status', status: 503 }, 'upstream_error', true);
   });
   it('treats a truncated body as retryable', () => expectError({ kind: 'truncate' }, 'upstream_error', true));
-  it('treats invalid JSON as retryable', () => expectError({ kind: 'invalid_json' }, 'upstream_error', true));
-  it('treats bad base64 as retryable', () => expectError({ kind: 'bad_base64' }, 'upstream_error', true));
+  it('treats invalid JSON as retryable', () => expectError({ kind: 'invalid_json' }, 'upstream_malformed', true));
+  it('treats bad base64 as retryable', () => expectError({ kind: 'bad_base64' }, 'upstream_malformed', true));
   it('passes an upstream 400 on as a 400', () =>
     expectError({ kind: 'status', status: 400, body: { error: { message: 'Invalid size', type: 'invalid_request_error', param: 'size', code: null } } }, 'invalid_value', false));
 
@@ -91,7 +93,7 @@ describe('openai provider against a fake OpenAI', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('client left')), 100);
     await assert.rejects(
-      openaiProvider.generate(requestFor({ model: 'gpt-image-1', prompt: 'x' }), channel.routed.channel, callContext(controller.signal)),
+      channel.routed.provider.generate(requestFor({ model: 'gpt-image-1', prompt: 'x' }), callFor(channel.routed, { model: { id: 'gpt-image-1' } }, controller.signal)),
       /client left/,
     );
     await new Promise((resolve) => setTimeout(resolve, 50));

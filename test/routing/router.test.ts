@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log.ts';
-import type { CallContext, Channel, ProviderAdapter, ProviderResult } from '../../src/providers/types.ts';
+import { z } from 'zod';
+import { registerProvider } from '../../src/providers/register.ts';
+import type { BoundProvider, Channel, ProviderAdapter, ProviderResult } from '../../src/providers/types.ts';
 import { type RoutedChannel, Router, type RoutingSettings } from '../../src/routing/router.ts';
 import { requestFor } from '../support/requests.ts';
 
@@ -18,33 +20,44 @@ const SETTINGS: RoutingSettings = {
 
 type Step = 'ok' | GatewayError | { hangMs: number };
 
+const NO_OPTIONS = z.strictObject({});
+type TestAdapter = ProviderAdapter<z.infer<typeof NO_OPTIONS>>;
+
+/** An adapter as a channel holds it, its (empty) options bound. */
+function bound(adapter: Omit<TestAdapter, 'optionsSchema' | 'serves'>): BoundProvider {
+  const result = registerProvider<z.infer<typeof NO_OPTIONS>>({ ...adapter, optionsSchema: NO_OPTIONS, serves: () => true }).bind({});
+  if (!result.ok) throw new Error('options');
+  return result.provider;
+}
+
 /** An adapter that plays a script per channel and records every call. */
 function scripted(perCall = 10) {
   const scripts = new Map<string, Step[]>();
   const calls: Array<{ channel: string; n: number; at: number }> = [];
-  const adapter: ProviderAdapter = {
+  const adapter = bound({
     id: 'scripted',
     maxImagesPerCall: () => perCall,
-    async generate(request, channel, ctx: CallContext): Promise<ProviderResult> {
+    async generate(request, call): Promise<ProviderResult> {
+      const { channel } = call;
       calls.push({ channel: channel.id, n: request.n, at: Date.now() });
       const step = scripts.get(channel.id)?.shift() ?? 'ok';
       if (step instanceof GatewayError) throw step;
       if (step !== 'ok') {
         await new Promise((resolve, reject) => {
           const timer = setTimeout(resolve, step.hangMs);
-          ctx.signal.addEventListener('abort', () => {
+          call.signal.addEventListener('abort', () => {
             clearTimeout(timer);
-            reject(ctx.signal.reason);
+            reject(call.signal.reason);
           });
         });
       }
       return { images: Array.from({ length: request.n }, () => ({ bytes: Buffer.from(channel.id) })) };
     },
-  };
+  });
   return { adapter, scripts, calls };
 }
 
-function channel(id: string, adapter: ProviderAdapter, options: Partial<{ priority: number; weight: number; timeoutMs: number; maxConcurrency: number }> = {}): RoutedChannel {
+function channel(id: string, provider: BoundProvider, options: Partial<{ priority: number; weight: number; timeoutMs: number; maxConcurrency: number }> = {}): RoutedChannel {
   const ch: Channel = {
     id,
     provider: 'scripted',
@@ -52,10 +65,9 @@ function channel(id: string, adapter: ProviderAdapter, options: Partial<{ priori
     apiKey: null,
     models: { 'gpt-image-1': 'gpt-image-1', 'dall-e-3': 'dall-e-3' },
     timeoutMs: options.timeoutMs ?? 10_000,
-    options: {},
-    http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0) },
+    http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: async () => () => undefined },
   };
-  return { channel: ch, adapter, priority: options.priority ?? 0, weight: options.weight ?? 1, maxConcurrency: options.maxConcurrency ?? 8 };
+  return { channel: ch, provider, priority: options.priority ?? 0, weight: options.weight ?? 1, maxConcurrency: options.maxConcurrency ?? 8 };
 }
 
 const retryable = (code: 'upstream_error' | 'upstream_timeout' = 'upstream_error') => new GatewayError(code, 'upstream failed', { retryable: true });
@@ -216,7 +228,7 @@ describe('Router', () => {
   it('caps concurrent calls per channel', async () => {
     let inFlight = 0;
     let peak = 0;
-    const adapter: ProviderAdapter = {
+    const adapter = bound({
       id: 'counting',
       maxImagesPerCall: () => 10,
       async generate(request) {
@@ -226,7 +238,7 @@ describe('Router', () => {
         inFlight -= 1;
         return { images: Array.from({ length: request.n }, () => ({ bytes: Buffer.alloc(1) })) };
       },
-    };
+    });
     const router = new Router({ channels: [channel('a', adapter, { maxConcurrency: 2 })], local: null, settings: SETTINGS, logger });
     await Promise.all(Array.from({ length: 8 }, () => router.execute(gpt(), ctx())));
     assert.equal(peak, 2);

@@ -1,7 +1,8 @@
 import type { ChannelConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { PROVIDERS } from '../../src/providers/registry.ts';
-import type { CallContext } from '../../src/providers/types.ts';
+import { PollPacer } from '../../src/providers/shared/poll-pacer.ts';
+import type { UnboundCall } from '../../src/providers/types.ts';
 import { buildChannels } from '../../src/routing/build-channels.ts';
 import type { RoutedChannel } from '../../src/routing/router.ts';
 
@@ -32,6 +33,11 @@ export function channelFor(config: Partial<ChannelConfig> & Pick<ChannelConfig, 
   return { routed, close: built.close };
 }
 
-export function callContext(signal: AbortSignal = new AbortController().signal): CallContext {
-  return { signal, requestId: 'req_test', logger: createLogger('silent') };
+/** One process-wide pacer for the tests, as the gateway has. */
+const pacer = new PollPacer();
+
+/** The call the router would make on this channel for a request (its upstream model resolved). */
+export function callFor(routed: RoutedChannel, request: { readonly model: { readonly id: string } }, signal: AbortSignal = new AbortController().signal): UnboundCall {
+  const upstreamModel = routed.channel.models[request.model.id] ?? request.model.id;
+  return { channel: routed.channel, upstreamModel, signal, requestId: 'req_test', logger: createLogger('silent'), pacer };
 }

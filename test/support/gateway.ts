@@ -37,7 +37,8 @@ export async function startGateway(env: Record<string, string> = {}, mode: 'embe
   const logger = createLogger(config.log.level);
   const port = await freePort();
   let fakeNowMs: number | null = null;
-  const deps = { ...(await createDeps(config, logger, port)), now: () => fakeNowMs ?? Date.now() };
+  // One clock for every part of the gateway (generation, jobs, ledger, links), which tests move.
+  const deps = await createDeps(config, logger, port, () => fakeNowMs ?? Date.now());
   const app = buildApp(deps);
   await app.fastify.listen({ host: '127.0.0.1', port });
   deps.jobRunner.start();

@@ -6,5 +6,5 @@ export const catalog = new Catalog(MODELS);
 
 /** A validated request, as the contract step hands it on. */
 export function requestFor(body: Record<string, unknown>): GenerationRequest {
-  return validateGeneration(body, catalog, 'gpt-image-1');
+  return validateGeneration(body, { catalog, defaultModel: 'gpt-image-1', unsupportedParams: 'error' });
 }

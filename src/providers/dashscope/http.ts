@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import { callUpstream, parseJson } from '../shared/call-upstream.ts';
 import { errorForStatus, malformedResponse } from '../shared/upstream-errors.ts';
-import type { CallContext, Channel } from '../types.ts';
+import type { ProviderCall } from '../types.ts';
 import { dashscopeError } from './errors.ts';
 
 /** A successful DashScope answer: its `output` object and what else the caller may read. */
@@ -9,6 +10,15 @@ export interface DashScopeAnswer {
   readonly usage: unknown;
   readonly requestId: string | undefined;
 }
+
+/** Every DashScope body: `output` on success, `code`/`message` on failure (whatever the status). */
+const AnswerSchema = z.looseObject({
+  request_id: z.string().optional(),
+  output: z.record(z.string(), z.unknown()).optional(),
+  usage: z.unknown().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
 
 /**
  * One call to DashScope's native API under `channel.baseUrl`, which is region-bound along with the
@@ -20,60 +30,54 @@ export interface DashScopeAnswer {
  * without `output` whatever its status (DashScope sends some errors as HTTP 200).
  */
 export async function callDashScope(
-  channel: Channel,
-  ctx: CallContext,
-  call: { method: 'GET' | 'POST'; path: string; body?: Record<string, unknown>; asyncTask?: boolean },
+  call: ProviderCall<unknown>,
+  request: { method: 'GET' | 'POST'; path: string; body?: Record<string, unknown>; asyncTask?: boolean },
 ): Promise<DashScopeAnswer> {
+  const { channel } = call;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (channel.apiKey !== null) headers['authorization'] = `Bearer ${channel.apiKey}`;
-  if (call.body !== undefined) headers['content-type'] = 'application/json';
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
   // Required to create a task: without it the task API answers 403 AccessDenied "current user api
   // does not support synchronous calls" (provider notes §2a).
-  if (call.asyncTask === true) headers['x-dashscope-async'] = 'enable';
+  if (request.asyncTask === true) headers['x-dashscope-async'] = 'enable';
   const response = await callUpstream(channel, {
-    method: call.method,
-    url: `${channel.baseUrl}${call.path}`,
+    method: request.method,
+    url: `${channel.baseUrl}${request.path}`,
     headers,
-    ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
-    signal: ctx.signal,
+    ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+    signal: call.signal,
   });
 
-  const log = { requestId: ctx.requestId, channel: channel.id, upstreamStatus: response.status, path: call.path };
+  const log = { requestId: call.requestId, channel: channel.id, upstreamStatus: response.status, path: request.path };
   if (response.status !== 200) {
-    const body = tryParse(response.text);
-    const error = typeof body?.code === 'string' && body.code !== ''
-      ? dashscopeError(response.status, response.headers, body.code, typeof body.message === 'string' ? body.message : '')
-      : errorForStatus('dashscope', response.status, response.headers, `HTTP ${response.status}`);
-    ctx.logger.warn({ ...log, upstreamRequestId: body?.request_id, code: error.code }, 'upstream refused');
+    // Error bodies are read on a best-effort basis: a proxy's HTML page leaves the status to decide.
+    const body = AnswerSchema.safeParse(tryJson(response.text));
+    const code = body.success ? body.data.code : undefined;
+    const error =
+      code !== undefined && code !== ''
+        ? dashscopeError(response.status, response.headers, code, body.success ? (body.data.message ?? '') : '')
+        : errorForStatus('dashscope', response.status, response.headers, `HTTP ${response.status}`);
+    call.logger.warn({ ...log, upstreamRequestId: body.success ? body.data.request_id : undefined, code: error.code }, 'upstream refused');
     throw error;
   }
-  const json = parseJson('dashscope', response.text);
-  if (typeof json !== 'object' || json === null) throw malformedResponse('dashscope', 'the body is not an object');
-  const body = json as ErrorBody & { output?: unknown; usage?: unknown };
-  const requestId = typeof body.request_id === 'string' ? body.request_id : undefined;
-  if (typeof body.output !== 'object' || body.output === null) {
-    if (typeof body.code === 'string' && body.code !== '') {
-      const error = dashscopeError(200, response.headers, body.code, typeof body.message === 'string' ? body.message : '');
-      ctx.logger.warn({ ...log, upstreamRequestId: requestId, code: error.code }, 'upstream refused (error in an HTTP 200)');
+  const parsed = AnswerSchema.safeParse(parseJson('dashscope', response.text));
+  if (!parsed.success) throw malformedResponse('dashscope', 'the body is not a DashScope answer', parsed.error);
+  const body = parsed.data;
+  if (body.output === undefined) {
+    if (body.code !== undefined && body.code !== '') {
+      const error = dashscopeError(200, response.headers, body.code, body.message ?? '');
+      call.logger.warn({ ...log, upstreamRequestId: body.request_id, code: error.code }, 'upstream refused (error in an HTTP 200)');
       throw error;
     }
     throw malformedResponse('dashscope', "no 'output' object");
   }
-  ctx.logger.debug({ ...log, upstreamRequestId: requestId }, 'upstream answered');
-  return { output: body.output as Record<string, unknown>, usage: body.usage, requestId };
+  call.logger.debug({ ...log, upstreamRequestId: body.request_id }, 'upstream answered');
+  return { output: body.output, usage: body.usage, requestId: body.request_id };
 }
 
-interface ErrorBody {
-  request_id?: unknown;
-  code?: unknown;
-  message?: unknown;
-}
-
-/** Error bodies are read on a best-effort basis: a proxy's HTML page leaves the status to decide. */
-function tryParse(text: string): ErrorBody | undefined {
+function tryJson(text: string): unknown {
   try {
-    const json: unknown = JSON.parse(text);
-    return typeof json === 'object' && json !== null ? (json as ErrorBody) : undefined;
+    return JSON.parse(text);
   } catch {
     return undefined;
   }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Dimensions } from '../../catalog/index.ts';
 
 /**
@@ -39,10 +40,12 @@ export function wireSize(size: Dimensions): string {
  * vary by model, so anything else is no claim at all and the media step measures the image.
  */
 export function reportedSize(usage: unknown): Dimensions | undefined {
-  if (typeof usage !== 'object' || usage === null) return undefined;
-  const u = usage as Record<string, unknown>;
-  const width = u['width'] ?? u['output_width'];
-  const height = u['height'] ?? u['output_height'];
-  if (!Number.isInteger(width) || !Number.isInteger(height) || (width as number) <= 0 || (height as number) <= 0) return undefined;
-  return { width: width as number, height: height as number };
+  const parsed = ReportedSizeSchema.safeParse(usage);
+  if (!parsed.success) return undefined;
+  const width = parsed.data.width ?? parsed.data.output_width;
+  const height = parsed.data.height ?? parsed.data.output_height;
+  return width === undefined || height === undefined ? undefined : { width, height };
 }
+
+const Edge = z.number().int().min(1).max(16_384).optional();
+const ReportedSizeSchema = z.looseObject({ width: Edge, height: Edge, output_width: Edge, output_height: Edge });

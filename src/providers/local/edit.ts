@@ -1,10 +1,10 @@
 import sharp from 'sharp';
 import type { Dimensions, OutputFormat } from '../../catalog/index.ts';
 import type { EditRequest } from '../../contract/edit.ts';
-import type { GenerationRequest } from '../../contract/generation-request.ts';
+import type { ImageParams } from '../../contract/generation-request.ts';
 import { withEncoder } from '../../media/encoder.ts';
 import { mimeOf } from '../../media/sniff.ts';
-import type { CallContext, Channel, ProviderImage, ProviderResult } from '../types.ts';
+import type { ProviderCall, ProviderImage, ProviderResult } from '../types.ts';
 import { planRender, renderImage } from './render.ts';
 
 /*
@@ -30,7 +30,7 @@ interface RawPixels {
   readonly height: number;
 }
 
-export async function localEdit(request: EditRequest, _channel: Channel, ctx: CallContext): Promise<ProviderResult> {
+export async function localEdit(request: EditRequest, ctx: Pick<ProviderCall<unknown>, 'signal'>): Promise<ProviderResult> {
   const size = request.size;
   const first = request.images[0];
   if (first === undefined) throw new TypeError('an edit request without images passed the contract');
@@ -56,12 +56,14 @@ export async function localEdit(request: EditRequest, _channel: Channel, ctx: Ca
 }
 
 /** The scene to paint: the edit's prompt, size and seed, as a plain opaque PNG. */
-function sceneRequest(request: EditRequest, size: Dimensions): GenerationRequest {
+function sceneRequest(request: EditRequest, size: Dimensions): ImageParams {
   return {
     model: request.model,
     prompt: request.prompt,
     n: request.n,
     size,
+    askedSize: null,
+    aspect: null,
     quality: request.quality,
     style: null,
     responseFormat: 'b64_json',
@@ -70,9 +72,11 @@ function sceneRequest(request: EditRequest, size: Dimensions): GenerationRequest
     background: request.background,
     moderation: request.moderation,
     seed: request.seed,
+    negativePrompt: null,
     user: request.user,
     stream: false,
     partialImages: 0,
+    droppedParams: [],
   };
 }
 

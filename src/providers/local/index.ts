@@ -1,7 +1,7 @@
+import { z } from 'zod';
 import type { ModelSpec } from '../../catalog/index.ts';
-import type { GenerationRequest } from '../../contract/generation-request.ts';
 import { mimeOf } from '../../media/sniff.ts';
-import type { CallContext, Channel, ProviderAdapter, ProviderImage, ProviderResult } from '../types.ts';
+import type { ProviderAdapter, ProviderImage } from '../types.ts';
 import { localEdit } from './edit.ts';
 import { emitPartials } from './partials.ts';
 import { planRender, renderImage } from './render.ts';
@@ -21,14 +21,20 @@ import { localVariation } from './variation.ts';
  */
 const ENCODES_IN_FLIGHT = 2;
 
-export const localProvider: ProviderAdapter = {
+/** The renderer has no options. */
+const LocalOptionsSchema = z.strictObject({});
+
+export const localProvider: ProviderAdapter<z.infer<typeof LocalOptionsSchema>> = {
   id: 'local',
+  optionsSchema: LocalOptionsSchema,
+  // It paints any model's request: every size rule, format and field is honoured for real.
+  serves: () => true,
 
   // The whole request in one call: each image's seed includes its index within the request, and
   // a request split into parts would repeat index 0 in every part.
   maxImagesPerCall: (model: ModelSpec) => model.maxN,
 
-  async generate(request: GenerationRequest, _channel: Channel, ctx: CallContext): Promise<ProviderResult> {
+  async generate(request, ctx) {
     const plan = planRender(request);
     const revisedPrompt = request.model.revisesPrompt ? revisePrompt(plan.scene, request.style, request.prompt) : undefined;
     const encodes: Promise<Buffer>[] = [];
@@ -52,12 +58,12 @@ export const localProvider: ProviderAdapter = {
     return { images };
   },
 
-  async edit(request, channel, ctx) {
-    const result = await localEdit(request, channel, ctx);
+  async edit(request, ctx) {
+    const result = await localEdit(request, ctx);
     if (request.stream && ctx.onPartial !== undefined && request.partialImages > 0) {
       await emitPartials(request, result.images.map((image) => image.bytes), ctx.onPartial);
     }
     return result;
   },
-  variation: localVariation,
+  variation: async (request, ctx) => localVariation(request, ctx),
 };

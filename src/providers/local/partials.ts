@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import type { GenerationRequest } from '../../contract/generation-request.ts';
+import type { ImageParams } from '../../contract/generation-request.ts';
 import { withEncoder } from '../../media/encoder.ts';
 import type { PartialImage } from '../types.ts';
 
@@ -9,7 +9,7 @@ import type { PartialImage } from '../types.ts';
  * full size, so the first is a blur of colour fields and each next one sharper. They are encoded
  * like the final image (format, compression, alpha).
  */
-export async function emitPartials(request: GenerationRequest, images: readonly Buffer[], onPartial: (partial: PartialImage) => void): Promise<void> {
+export async function emitPartials(request: ImageParams, images: readonly Buffer[], onPartial: (partial: PartialImage) => void): Promise<void> {
   const count = Math.min(3, Math.max(0, request.partialImages));
   const { width, height } = request.size;
   for (const [imageIndex, image] of images.entries()) {

@@ -1,4 +1,4 @@
-import type { GenerationRequest } from '../../contract/generation-request.ts';
+import type { ImageParams } from '../../contract/generation-request.ts';
 import { encodeCanvas } from './encode.ts';
 import { createLayout } from './layout.ts';
 import { paintScene } from './paint.ts';
@@ -11,7 +11,7 @@ import type { Scene } from './scene.ts';
 
 /** What every image of one request shares: read from the prompt and style once. */
 export interface RenderPlan {
-  readonly request: GenerationRequest;
+  readonly request: ImageParams;
   readonly scene: Scene;
   readonly palette: Palette;
   /** The canvas painted, `factor` times smaller than `request.size` (rounded up). */
@@ -23,7 +23,7 @@ export interface RenderPlan {
 /** Smallest canvas side worth enlarging: below it the composition's shapes lose their form. */
 const MIN_CANVAS_SIDE_PX = 64;
 
-export function planRender(request: GenerationRequest): RenderPlan {
+export function planRender(request: ImageParams): RenderPlan {
   const scene = describeScene(request.prompt);
   const { width, height } = request.size;
   let factor = upscaleFactor(request.quality);

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { VariationRequest } from '../../contract/variation.ts';
-import type { GenerationRequest } from '../../contract/generation-request.ts';
+import type { ImageParams } from '../../contract/generation-request.ts';
 import { mimeOf } from '../../media/sniff.ts';
-import type { CallContext, Channel, ProviderImage, ProviderResult } from '../types.ts';
+import type { ProviderCall, ProviderImage, ProviderResult } from '../types.ts';
 import { decodeRgba, encodeRgba } from './edit.ts';
 import { planRender, renderImage } from './render.ts';
 
@@ -20,7 +20,7 @@ const INPUT_SHARE = 0.65;
 
 const ELEMENTS = ['calm lake', 'mountains', 'forest', 'city skyline', 'sea with a sail boat', 'meadow with trees'] as const;
 
-export async function localVariation(request: VariationRequest, _channel: Channel, ctx: CallContext): Promise<ProviderResult> {
+export async function localVariation(request: VariationRequest, ctx: Pick<ProviderCall<unknown>, 'signal'>): Promise<ProviderResult> {
   const size = request.size;
   const input = await decodeRgba(request.image.bytes, size, true);
   const digest = createHash('sha256').update(request.image.bytes).digest();
@@ -48,12 +48,14 @@ export async function localVariation(request: VariationRequest, _channel: Channe
   return { images };
 }
 
-function sceneRequest(request: VariationRequest, prompt: string, seed: number): GenerationRequest {
+function sceneRequest(request: VariationRequest, prompt: string, seed: number): ImageParams {
   return {
     model: request.model,
     prompt,
     n: request.n,
     size: request.size,
+    askedSize: null,
+    aspect: null,
     quality: request.quality,
     style: null,
     responseFormat: 'b64_json',
@@ -62,9 +64,11 @@ function sceneRequest(request: VariationRequest, prompt: string, seed: number): 
     background: 'opaque',
     moderation: null,
     seed,
+    negativePrompt: null,
     user: request.user,
     stream: false,
     partialImages: 0,
+    droppedParams: [],
   };
 }
 

@@ -1,15 +1,24 @@
 import { errors, request } from 'undici';
+import { z } from 'zod';
 import type { ImageUsage } from '../../catalog/index.ts';
-import type { GenerationRequest } from '../../contract/generation-request.ts';
+import type { ImageParams } from '../../contract/generation-request.ts';
 import { GatewayError } from '../../errors.ts';
 import { decodeBase64Image } from '../shared/call-upstream.ts';
 import { SseParser } from '../shared/sse-parser.ts';
-import { malformedResponse } from '../shared/upstream-errors.ts';
-import type { CallContext, Channel, PartialImage, ProviderImage, ProviderResult } from '../types.ts';
-import { readImagesResponse } from './wire.ts';
+import { contentPolicyError, malformedResponse, parseWire } from '../shared/upstream-errors.ts';
+import type { PartialImage, ProviderCall, ProviderImage, ProviderResult } from '../types.ts';
+import { readImagesResponse, readUsage } from './wire.ts';
 
-/** Longest silence tolerated inside an upstream stream before the attempt is cut. */
-const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/** One event of an images stream (contract notes §6); other keys pass. */
+const StreamEventSchema = z.looseObject({
+  type: z.string().optional(),
+  b64_json: z.string().optional(),
+  partial_image_index: z.number().int().min(0).optional(),
+  usage: z.unknown().optional(),
+  error: z.looseObject({ message: z.string().nullish(), code: z.union([z.string(), z.number()]).nullish() }).optional(),
+  message: z.string().nullish(),
+  code: z.union([z.string(), z.number()]).nullish(),
+});
 
 /**
  * A streamed generation against an OpenAI-shaped upstream (contract notes §6): the request asks
@@ -24,11 +33,11 @@ export async function streamGeneration(
   url: string,
   headers: Record<string, string>,
   body: Record<string, unknown>,
-  generation: GenerationRequest,
-  channel: Channel,
-  ctx: CallContext & { onPartial: (partial: PartialImage) => void },
+  generation: ImageParams,
+  call: ProviderCall<{ readonly streamIdleTimeoutMs: number }> & { onPartial: (partial: PartialImage) => void },
 ): Promise<ProviderResult> {
-  const idleTimeoutMs = Number(channel.options['streamIdleTimeoutMs'] ?? DEFAULT_IDLE_TIMEOUT_MS);
+  const { channel } = call;
+  const idleTimeoutMs = call.options.streamIdleTimeoutMs;
   let response: Awaited<ReturnType<typeof request>>;
   try {
     response = await request(url, {
@@ -36,19 +45,19 @@ export async function streamGeneration(
       headers: { ...headers, accept: 'text/event-stream' },
       body: JSON.stringify({ ...body, stream: true, partial_images: generation.partialImages }),
       dispatcher: channel.http.dispatcher,
-      signal: ctx.signal,
+      signal: call.signal,
       bodyTimeout: idleTimeoutMs,
     });
   } catch (err) {
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    throw new GatewayError('upstream_error', `The connection to the upstream provider (${provider}) failed: ${(err as Error).message}.`, { retryable: true, cause: err });
+    if (call.signal.aborted) throw call.signal.reason;
+    throw new GatewayError('upstream_error', `The connection to the upstream provider (${provider}) failed: ${errorText(err)}.`, { retryable: true, cause: err });
   }
   if (response.statusCode !== 200) {
     const chunks: Buffer[] = [];
-    for await (const chunk of response.body) chunks.push(chunk as Buffer);
+    for await (const chunk of response.body) chunks.push(Buffer.from(chunk));
     const bytes = Buffer.concat(chunks);
     // Errors come as ordinary JSON; the non-streaming reader maps them the same way.
-    return readImagesResponse(provider, { status: response.statusCode, headers: response.headers, body: bytes, text: bytes.toString('utf8') }, channel, ctx);
+    return readImagesResponse(provider, { status: response.statusCode, headers: response.headers, body: bytes, text: bytes.toString('utf8') }, channel, call);
   }
 
   const parser = new SseParser();
@@ -56,46 +65,48 @@ export async function streamGeneration(
   let usage: ImageUsage | undefined;
   const handle = (event: { event: string; data: string }): void => {
     if (event.data === '[DONE]') return;
-    let payload: Record<string, unknown>;
+    let json: unknown;
     try {
-      payload = JSON.parse(event.data) as Record<string, unknown>;
+      json = JSON.parse(event.data);
     } catch (err) {
       throw malformedResponse(provider, 'a stream event is not valid JSON', err);
     }
-    const type = typeof payload['type'] === 'string' ? payload['type'] : event.event;
-    if (event.event === 'error' || payload['error'] !== undefined) {
-      const error = (payload['error'] ?? payload) as { message?: unknown; code?: unknown };
-      const message = typeof error.message === 'string' ? error.message : 'the upstream stream failed';
-      if (error.code === 'moderation_blocked' || error.code === 'content_policy_violation') {
-        throw new GatewayError('content_policy_violation', `Your request was rejected by the safety system of the upstream provider (${provider}): ${message}`);
-      }
+    const payload = parseWire(provider, StreamEventSchema, json, 'a stream event');
+    const type = payload.type ?? event.event;
+    if (event.event === 'error' || payload.error !== undefined) {
+      const error = payload.error ?? payload;
+      const message = typeof error.message === 'string' && error.message !== '' ? error.message : 'the upstream stream failed';
+      if (error.code === 'moderation_blocked' || error.code === 'content_policy_violation') throw contentPolicyError(provider, message);
       throw new GatewayError('upstream_error', `The upstream provider (${provider}) failed mid-stream: ${message}`, { retryable: true });
     }
     if (type.endsWith('.partial_image')) {
-      const base64 = payload['b64_json'];
-      if (typeof base64 !== 'string') throw malformedResponse(provider, 'a partial image without b64_json');
-      const partialIndex = typeof payload['partial_image_index'] === 'number' ? payload['partial_image_index'] : 0;
-      ctx.onPartial({ imageIndex: images.length, partialIndex, base64 });
+      if (payload.b64_json === undefined) throw malformedResponse(provider, 'a partial image without b64_json');
+      call.onPartial({ imageIndex: images.length, partialIndex: payload.partial_image_index ?? 0, base64: payload.b64_json });
     } else if (type.endsWith('.completed')) {
-      images.push({ bytes: decodeBase64Image(provider, payload['b64_json']), base64: payload['b64_json'] as string });
-      const reported = payload['usage'] as ImageUsage | undefined;
-      if (reported !== undefined && typeof reported.output_tokens === 'number') usage = addUsage(usage, reported);
+      const base64 = payload.b64_json;
+      images.push({ bytes: decodeBase64Image(provider, base64), ...(base64 === undefined ? {} : { base64 }) });
+      const reported = readUsage(payload.usage);
+      if (reported !== undefined) usage = addUsage(usage, reported);
     }
   };
   try {
     response.body.setEncoding('utf8');
-    for await (const chunk of response.body) for (const event of parser.push(chunk as string)) handle(event);
+    for await (const chunk of response.body) for (const event of parser.push(String(chunk))) handle(event);
     for (const event of parser.end()) handle(event);
   } catch (err) {
     response.body.destroy();
-    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (call.signal.aborted) throw call.signal.reason;
     if (err instanceof GatewayError) throw err;
     if (err instanceof errors.BodyTimeoutError) {
       throw new GatewayError('upstream_timeout', `The upstream provider (${provider}) went quiet for ${idleTimeoutMs} ms mid-stream.`, { retryable: true, cause: err });
     }
-    throw new GatewayError('upstream_error', `The upstream stream (${provider}) broke off: ${(err as Error).message}.`, { retryable: true, cause: err });
+    throw new GatewayError('upstream_error', `The upstream stream (${provider}) broke off: ${errorText(err)}.`, { retryable: true, cause: err });
   }
   return { images, ...(usage === undefined ? {} : { usage }) };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function addUsage(sum: ImageUsage | undefined, next: ImageUsage): ImageUsage {
@@ -103,8 +114,8 @@ function addUsage(sum: ImageUsage | undefined, next: ImageUsage): ImageUsage {
   return {
     input_tokens: sum.input_tokens + next.input_tokens,
     input_tokens_details: {
-      text_tokens: sum.input_tokens_details.text_tokens + (next.input_tokens_details?.text_tokens ?? 0),
-      image_tokens: sum.input_tokens_details.image_tokens + (next.input_tokens_details?.image_tokens ?? 0),
+      text_tokens: sum.input_tokens_details.text_tokens + next.input_tokens_details.text_tokens,
+      image_tokens: sum.input_tokens_details.image_tokens + next.input_tokens_details.image_tokens,
     },
     output_tokens: sum.output_tokens + next.output_tokens,
     total_tokens: sum.total_tokens + next.total_tokens,

@@ -1,58 +1,115 @@
-import { formatSize, parseSize, type ImageUsage } from '../../catalog/index.ts';
-import type { GenerationRequest } from '../../contract/generation-request.ts';
-import { decodeBase64Image, parseJson } from '../shared/call-upstream.ts';
-import { parseLiftingBase64, restoreBase64 } from '../shared/lift-base64.ts';
-import { contentPolicyError, errorForStatus, malformedResponse } from '../shared/upstream-errors.ts';
-import type { UpstreamResponse } from '../shared/call-upstream.ts';
-import type { CallContext, Channel, ProviderImage, ProviderResult } from '../types.ts';
+import { z } from 'zod';
+import { formatSize, type ImageUsage, parseSize } from '../../catalog/index.ts';
+import type { ImageParams } from '../../contract/generation-request.ts';
 import type { GatewayError } from '../../errors.ts';
+import { type UpstreamResponse, decodeBase64Image, parseJson } from '../shared/call-upstream.ts';
+import { parseLiftingBase64, restoreBase64 } from '../shared/lift-base64.ts';
+import { contentPolicyError, errorForStatus, malformedResponse, parseWire } from '../shared/upstream-errors.ts';
+import type { Channel, ProviderCall, ProviderImage, ProviderResult } from '../types.ts';
 
 /**
  * The OpenAI images wire format, shared by every OpenAI-shaped upstream (OpenAI, Azure OpenAI,
- * CometAPI, LocalAI, sd.cpp's server, DeepInfra). Only the fields the upstream model takes are
- * sent: OpenAI answers 400 `unknown_parameter` to `response_format` on GPT image models, and
- * dall-e models refuse the GPT-only fields (contract notes §2, §7).
+ * CometAPI, LocalAI, sd.cpp's server, DeepInfra). Only the fields the model's catalog entry lists
+ * in `openaiWire` are sent: OpenAI answers 400 `unknown_parameter` to `response_format` on GPT
+ * image models, and dall-e models refuse the GPT-only fields (contract notes §2, §7).
  */
-export function generationBody(request: GenerationRequest, upstreamModel: string, options: { sendModel: boolean }): Record<string, unknown> {
-  const family = request.model.family;
+export function generationBody(request: ImageParams, upstreamModel: string, options: { sendModel: boolean }): Record<string, unknown> {
   const body: Record<string, unknown> = {
     ...(options.sendModel ? { model: upstreamModel } : {}),
     prompt: request.prompt,
     n: request.n,
     size: formatSize(request.size),
   };
-  if (family === 'gpt-image') {
-    body['quality'] = request.quality;
-    body['output_format'] = request.outputFormat;
-    if (request.outputFormat !== 'png') body['output_compression'] = request.outputCompression;
-    body['background'] = request.background;
-    if (request.moderation !== null) body['moderation'] = request.moderation;
-  } else {
-    // The gateway stores every image and answers url or b64 itself, so it always asks for bytes:
-    // one hop fewer than downloading a URL, and no short-lived upstream link to chase.
-    body['response_format'] = 'b64_json';
-    if (request.model.id === 'dall-e-3') {
-      body['quality'] = request.quality;
-      if (request.style !== null) body['style'] = request.style;
-    }
-  }
+  for (const [name, value] of openaiFields(request)) body[name] = value;
   if (request.user !== null) body['user'] = request.user;
   return body;
 }
 
-interface WireImage {
-  b64_json?: unknown;
-  url?: unknown;
-  revised_prompt?: unknown;
+/**
+ * The optional fields of an OpenAI images request for this model, as name/value pairs (the JSON
+ * body and the edit form both take them). `response_format` is always `b64_json` where the model
+ * takes it: the gateway stores every image and answers url or b64 itself, so it asks for bytes,
+ * one hop fewer than downloading a URL and no short-lived upstream link to chase.
+ */
+export function openaiFields(request: ImageParams & { readonly inputFidelity?: string | null }): Array<[string, string | number]> {
+  const fields: Array<[string, string | number]> = [];
+  for (const field of request.model.openaiWire) {
+    switch (field) {
+      case 'quality':
+        fields.push(['quality', request.quality]);
+        break;
+      case 'style':
+        if (request.style !== null) fields.push(['style', request.style]);
+        break;
+      case 'response_format':
+        fields.push(['response_format', 'b64_json']);
+        break;
+      case 'output_format':
+        fields.push(['output_format', request.outputFormat]);
+        break;
+      case 'output_compression':
+        if (request.outputFormat !== 'png') fields.push(['output_compression', request.outputCompression]);
+        break;
+      case 'background':
+        fields.push(['background', request.background]);
+        break;
+      case 'moderation':
+        // CreateImageEditRequest has no `moderation` (OpenAI spec): generations only.
+        if (request.moderation !== null && request.inputFidelity === undefined) fields.push(['moderation', request.moderation]);
+        break;
+      case 'input_fidelity':
+        if (request.inputFidelity !== undefined && request.inputFidelity !== null) fields.push(['input_fidelity', request.inputFidelity]);
+        break;
+    }
+  }
+  return fields;
 }
 
+/** A count as upstreams report it: any finite number here; the money path bounds it (usage guard). */
+const TokenCount = z.number().finite();
+
+const UsageSchema = z.looseObject({
+  input_tokens: TokenCount,
+  output_tokens: TokenCount,
+  total_tokens: TokenCount.optional(),
+  input_tokens_details: z.looseObject({ text_tokens: TokenCount.optional(), image_tokens: TokenCount.optional() }).nullish(),
+});
+
+/**
+ * ImagesResponse (contract notes §5). Azure adds `content_filter_results` to each item and
+ * `prompt_filter_results` beside `data`; compatible servers add their own keys: unknown keys pass.
+ */
+const ImagesResponseSchema = z.looseObject({
+  data: z.array(
+    z.looseObject({
+      b64_json: z.string().nullish(),
+      url: z.string().nullish(),
+      revised_prompt: z.string().nullish(),
+    }),
+  ),
+  // Compatible servers send odd usage shapes (or none); a usage that does not parse is no claim.
+  usage: z.unknown().optional(),
+  size: z.string().nullish(),
+});
+
+/** `{"error": {message, type, code, inner_error?}}`, or `{"error": "text"}` from some proxies. */
+const ErrorBodySchema = z.looseObject({
+  error: z.union([
+    z.string(),
+    z.looseObject({
+      message: z.string().nullish(),
+      code: z.union([z.string(), z.number()]).nullish(),
+      inner_error: z.looseObject({ code: z.string().nullish() }).nullish(),
+      innererror: z.looseObject({ code: z.string().nullish() }).nullish(),
+    }),
+  ]),
+});
+
+/** What reading an answer needs of the call: its signal (downloads) and logging context. */
+export type ReadContext = Pick<ProviderCall<unknown>, 'requestId' | 'signal' | 'logger'>;
+
 /** Reads an OpenAI-shaped answer (200 or error) into images, or throws the matching GatewayError. */
-export async function readImagesResponse(
-  provider: string,
-  response: UpstreamResponse,
-  channel: Channel,
-  ctx: CallContext,
-): Promise<ProviderResult> {
+export async function readImagesResponse(provider: string, response: UpstreamResponse, channel: Channel, ctx: ReadContext): Promise<ProviderResult> {
   const upstreamRequestId = response.headers['x-request-id'] ?? response.headers['apim-request-id'];
   if (response.status !== 200) {
     const error = readError(provider, response);
@@ -64,7 +121,7 @@ export async function readImagesResponse(
   }
   ctx.logger.debug({ requestId: ctx.requestId, channel: channel.id, upstreamRequestId }, 'upstream answered');
   const lifted = parseLiftingBase64(response.body);
-  const answer = dataOf(provider, lifted === null ? parseJson(provider, response.text) : lifted.json);
+  const answer = parseWire(provider, ImagesResponseSchema, lifted === null ? parseJson(provider, response.text) : lifted.json, 'the images answer');
   const liftedValues = lifted?.base64 ?? [];
   const used = new Set<number>();
   const items = answer.data.map((item) => ({ ...item, b64_json: restoreBase64(item.b64_json, liftedValues, used) }));
@@ -74,12 +131,9 @@ export async function readImagesResponse(
   }
   const images: ProviderImage[] = [];
   for (const item of items) {
-    // Azure adds content_filter_results to each item; anything but the image fields is ignored.
     const revised = typeof item.revised_prompt === 'string' ? { revisedPrompt: item.revised_prompt } : {};
     if (typeof item.b64_json === 'string') {
       images.push({ bytes: decodeBase64Image(provider, item.b64_json), base64: item.b64_json, ...revised });
-    } else if (item.b64_json !== undefined && item.b64_json !== null) {
-      throw malformedResponse(provider, 'b64_json is not a string');
     } else if (typeof item.url === 'string') {
       images.push({ bytes: await channel.http.download(item.url, ctx.signal), ...revised });
     } else {
@@ -91,48 +145,45 @@ export async function readImagesResponse(
   return { images, ...(usage === undefined ? {} : { usage }), ...(size === null ? {} : { deliveredSize: size }) };
 }
 
-function dataOf(provider: string, json: unknown): { data: WireImage[]; usage?: unknown; size?: unknown } {
-  if (typeof json !== 'object' || json === null || !Array.isArray((json as { data?: unknown }).data)) {
-    throw malformedResponse(provider, "no 'data' array");
-  }
-  return json as { data: WireImage[]; usage?: unknown; size?: unknown };
-}
-
-function readUsage(raw: unknown): ImageUsage | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const u = raw as Record<string, unknown>;
-  const details = (typeof u['input_tokens_details'] === 'object' && u['input_tokens_details'] !== null ? u['input_tokens_details'] : {}) as Record<string, unknown>;
-  const num = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
-  if (typeof u['output_tokens'] !== 'number' || typeof u['input_tokens'] !== 'number') return undefined;
+/** OpenAI's `usage` (GPT image models); anything that does not parse is no claim at all. */
+export function readUsage(raw: unknown): ImageUsage | undefined {
+  const parsed = UsageSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const u = parsed.data;
+  const text = u.input_tokens_details?.text_tokens ?? u.input_tokens - (u.input_tokens_details?.image_tokens ?? 0);
+  const image = u.input_tokens_details?.image_tokens ?? 0;
   return {
-    input_tokens: num(u['input_tokens']),
-    input_tokens_details: { text_tokens: num(details['text_tokens']), image_tokens: num(details['image_tokens']) },
-    output_tokens: num(u['output_tokens']),
-    total_tokens: num(u['total_tokens']) || num(u['input_tokens']) + num(u['output_tokens']),
+    input_tokens: u.input_tokens,
+    input_tokens_details: { text_tokens: text, image_tokens: image },
+    output_tokens: u.output_tokens,
+    total_tokens: u.total_tokens ?? u.input_tokens + u.output_tokens,
   };
 }
 
+/** Codes OpenAI, Azure and compatible servers use for a safety refusal. */
+const POLICY_CODES = new Set(['content_policy_violation', 'moderation_blocked', 'content_filter', 'ResponsibleAIPolicyViolation']);
+
 /** OpenAI `{"error":{message,type,code}}`; Azure's `inner_error.code` names its safety system. */
-function readError(provider: string, response: UpstreamResponse): GatewayError {
+export function readError(provider: string, response: UpstreamResponse): GatewayError {
   let message = `HTTP ${response.status}`;
   let code = '';
   let innerCode = '';
+  let json: unknown;
   try {
-    const json = JSON.parse(response.text) as { error?: { message?: unknown; code?: unknown; inner_error?: { code?: unknown }; innererror?: { code?: unknown } } | string };
-    const error = json.error;
-    if (typeof error === 'string') message = error;
-    else if (error !== undefined) {
-      if (typeof error.message === 'string') message = error.message;
-      if (typeof error.code === 'string') code = error.code;
-      const inner = error.inner_error ?? error.innererror;
-      if (inner !== undefined && typeof inner.code === 'string') innerCode = inner.code;
-    }
+    json = JSON.parse(response.text);
   } catch {
     // Not JSON (a proxy's HTML page, a truncated body): the status decides.
   }
-  const policyCodes = ['content_policy_violation', 'moderation_blocked', 'content_filter', 'ResponsibleAIPolicyViolation'];
-  if (response.status === 400 && (policyCodes.includes(code) || policyCodes.includes(innerCode))) {
-    return contentPolicyError(provider, message);
+  const parsed = ErrorBodySchema.safeParse(json);
+  if (parsed.success) {
+    const error = parsed.data.error;
+    if (typeof error === 'string') message = error;
+    else {
+      if (typeof error.message === 'string' && error.message !== '') message = error.message;
+      if (error.code !== undefined && error.code !== null) code = String(error.code);
+      innerCode = error.inner_error?.code ?? error.innererror?.code ?? '';
+    }
   }
+  if (response.status === 400 && (POLICY_CODES.has(code) || POLICY_CODES.has(innerCode))) return contentPolicyError(provider, message);
   return errorForStatus(provider, response.status, response.headers, message);
 }

@@ -1,6 +1,5 @@
 import { request } from 'undici';
 import { GatewayError } from '../../errors.ts';
-import { Semaphore } from '../../http/semaphore.ts';
 import type { Channel } from '../types.ts';
 import { malformedResponse } from './upstream-errors.ts';
 
@@ -33,14 +32,6 @@ function upstreamResponse(status: number, headers: UpstreamResponse['headers'], 
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 /**
- * Upstream bodies read into memory at once, process-wide. A thousand requests held open by a slow
- * upstream may all get their multi-megabyte answers in the same second; reading them a few dozen
- * at a time leaves the rest in the kernel's socket buffers (TCP flow control holds the upstream
- * back) instead of in the heap, so memory stays bounded by this, not by the number of requests.
- */
-const bodyReads = new Semaphore(32);
-
-/**
  * One HTTP call to an upstream over the channel's pool. Connection failures, resets and truncated
  * bodies become retryable `upstream_error`s; the caller's signal (client gone, attempt timeout,
  * deadline) aborts the call and is rethrown as is, so the router can tell which one fired.
@@ -59,7 +50,9 @@ export async function callUpstream(
       signal: options.signal,
     });
     connected = true;
-    const release = await bodyReads.acquire(options.signal);
+    // Bodies are read a few at a time process-wide (ChannelHttp.acquireBodyRead), so a burst of
+    // multi-megabyte answers waits in socket buffers instead of the heap.
+    const release = await channel.http.acquireBodyRead(options.signal);
     try {
       const chunks: Buffer[] = [];
       let total = 0;

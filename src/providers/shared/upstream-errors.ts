@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { GatewayError } from '../../errors.ts';
 import { retryAfterMs } from '../../http/retry-after.ts';
 
@@ -43,7 +44,7 @@ export function contentPolicyError(provider: string, detail: string): GatewayErr
 }
 
 export function malformedResponse(provider: string, what: string, cause?: unknown): GatewayError {
-  return new GatewayError('upstream_error', `The upstream provider (${provider}) sent a malformed response: ${what}.`, {
+  return new GatewayError('upstream_malformed', `The upstream provider (${provider}) sent a malformed response: ${what}.`, {
     retryable: true,
     cause,
   });
@@ -51,4 +52,18 @@ export function malformedResponse(provider: string, what: string, cause?: unknow
 
 function truncate(text: string): string {
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
+}
+
+/**
+ * Parses an upstream answer against a zod schema of its real wire shape: the typed value, or a
+ * retryable `upstream_malformed` error whose cause (logged, never shown) says which fields were off.
+ */
+export function parseWire<T>(provider: string, schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+  throw malformedResponse(provider, `${what} does not have the documented shape (${detail})`, parsed.error);
 }

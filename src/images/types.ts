@@ -1,0 +1,73 @@
+import type { Dimensions, ImageUsage } from '../catalog/index.ts';
+import type { ImagesRepo } from '../db/images-repo.ts';
+import type { NewImageRow } from '../db/schema.ts';
+import type { ApiKey } from '../keys/api-key.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { Limits } from '../limits/index.ts';
+import type { PartialImage } from '../providers/types.ts';
+import type { Router } from '../routing/router.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { LinkSigner } from '../storage/link-signer.ts';
+import type { ImageData, ImagesResponse } from './images-response.ts';
+import type { RateHeaders } from './key-limits.ts';
+
+export type { ImagesRequest } from '../contract/images-request.ts';
+
+/** What the images use case needs; built once in deps.ts, shared by the routes and the job runner. */
+export interface ImagesDeps {
+  readonly router: Router;
+  readonly ledger: Ledger;
+  readonly limits: Limits;
+  /** How long a hold (and a concurrency slot) lives if its process dies before settling: longer than any request. */
+  readonly holdTtlMs: number;
+  readonly blobs: BlobStore;
+  readonly images: ImagesRepo;
+  readonly links: LinkSigner;
+  readonly urlTtlSeconds: number;
+  readonly retentionSeconds: number;
+  /** Epoch milliseconds: the one clock of the process (tests move it). */
+  readonly now: () => number;
+}
+
+/** Who asks, for which request id, until when. */
+export interface Caller {
+  readonly apiKey: ApiKey;
+  /** The request id (an async job's id): the ledger's and the image records' request id. */
+  readonly requestId: string;
+  /** Aborts when the client leaves (never, for async jobs). */
+  readonly signal: AbortSignal;
+  /**
+   * Requests per minute were counted already (an async job, counted when it was accepted), so
+   * only images per minute and concurrency apply now.
+   */
+  readonly requestCounted?: boolean;
+}
+
+/** A finished request: the response body and everything its answer's headers say. */
+export interface ImagesOutcome {
+  readonly body: ImagesResponse;
+  readonly provider: string;
+  readonly channel: string;
+  readonly attempts: number;
+  /** What the caller was charged (or, for a stream, would be if every image is delivered). */
+  readonly costMicroUsd: number;
+  /** The records of the images, in order; stored with the charge (or, streaming, before the events). */
+  readonly records: readonly NewImageRow[];
+  readonly usage: ImageUsage | null;
+  /** What was delivered (the measured size of the first image). */
+  readonly size: Dimensions;
+  /** Fields dropped as unsupported (drop mode). */
+  readonly droppedParams: readonly string[];
+  /** Whether the delivered size differs from the `WxH` the client asked for. */
+  readonly deliveredSizeDiffers: boolean;
+  readonly rateHeaders: RateHeaders;
+}
+
+/** Where a streamed request's events go; `completed` says whether the client got it. */
+export interface StreamSink {
+  partial(partial: PartialImage): void;
+  completed(index: number, image: ImageData, usage: ImageUsage | null, outcome: ImagesOutcome): Promise<boolean>;
+}
+
+/** Opens the event stream once the request passed its limits and hold (with their headers). */
+export type OpenStream = (rateHeaders: RateHeaders) => StreamSink;
