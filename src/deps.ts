@@ -15,6 +15,7 @@ import { createGuardedAgent } from './http/guarded-agent.ts';
 import type { GenerateDeps } from './images/generate-images.ts';
 import { JobRunner } from './images/job-runner.ts';
 import { WebhookSender } from './images/webhook-sender.ts';
+import { MoneyAnomalies } from './ledger/anomalies.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLimits } from './limits/index.ts';
 import { PROVIDERS } from './providers/registry.ts';
@@ -59,7 +60,9 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   const storage = createStorage(config, signer);
   const keys = new KeysRepo(db);
   const images = new ImagesRepo(db);
-  const ledger = new Ledger(db, dialect);
+  // Counted per process; a /metrics endpoint reads `generate.anomalies.counter`.
+  const anomalies = new MoneyAnomalies(logger);
+  const ledger = new Ledger(db, dialect, Date.now, anomalies);
   const jobs = new JobsRepo(db, dialect);
   // A request ends by its deadline; a hold older than twice that belongs to a dead process.
   const holdTtlMs = config.routing.deadlineMs * 2 + 60_000;
@@ -74,6 +77,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     urlTtlSeconds: config.storage.urlTtlSeconds,
     retentionSeconds,
     now: Date.now,
+    anomalies,
   };
   const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
   const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
@@ -119,6 +123,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     jobs,
     jobRunner,
     generate,
+    anomalies: anomalies.counter,
     holdTtlMs,
     blobs: storage.blobs,
     signer,

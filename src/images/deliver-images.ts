@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { computeUsage, formatSize } from '../catalog/index.ts';
+import { formatSize } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { NewImageRow } from '../db/schema.ts';
 import { deliveredCostMicroUsd } from '../ledger/pricing.ts';
+import { trustedUsage } from '../ledger/usage-guard.ts';
 import { normalizeImage } from '../media/normalize.ts';
 import { mimeOf } from '../media/sniff.ts';
 import type { RouteOutcome } from '../routing/router.ts';
@@ -11,7 +12,7 @@ import type { GenerateContext, GenerateDeps, GenerateOutcome } from './generate-
 import type { ImageData, ImagesResponse } from './images-response.ts';
 
 /** What delivering needs: storage, records, links (not the router or the ledger). */
-export type DeliverDeps = Pick<GenerateDeps, 'blobs' | 'images' | 'links' | 'urlTtlSeconds' | 'retentionSeconds' | 'now'>;
+export type DeliverDeps = Pick<GenerateDeps, 'blobs' | 'images' | 'links' | 'urlTtlSeconds' | 'retentionSeconds' | 'now' | 'anomalies'>;
 
 /**
  * The second half of every images request, once a provider has answered: normalize each image to
@@ -84,8 +85,8 @@ export async function deliverImages(
     }),
   );
 
-  const usage =
-    request.model.tokens === null ? null : (result.usage ?? computeUsage(request.model, request.quality, size, request.n, request.prompt, imageInputTokens));
+  // The upstream's usage is checked against what the request can have used (estimate otherwise).
+  const usage = request.model.tokens === null ? null : trustedUsage(deps.anomalies, { request, size, reported: result.usage, imageInputTokens, upstreamCalls: attempts, channel: channel.id, requestId: ctx.requestId });
   const body: ImagesResponse = { created: Math.floor(nowMs / 1000), data };
   if (request.model.family === 'gpt-image') {
     const first = normalized[0];

@@ -2,6 +2,7 @@ import type { Dimensions, ImageUsage } from '../catalog/index.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { ImagesRepo } from '../db/images-repo.ts';
 import type { NewImageRow } from '../db/schema.ts';
+import type { AnomalySink } from '../ledger/anomalies.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { maxCostMicroUsd } from '../ledger/pricing.ts';
 import type { PartialImage } from '../providers/types.ts';
@@ -22,6 +23,8 @@ export interface GenerateDeps {
   readonly urlTtlSeconds: number;
   readonly retentionSeconds: number;
   readonly now: () => number;
+  /** Where untrustworthy upstream usage is reported (counted and logged). */
+  readonly anomalies: AnomalySink;
 }
 
 export interface GenerateContext {

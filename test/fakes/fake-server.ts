@@ -30,7 +30,9 @@ export type Fault =
   | { kind: 'url_answer' }
   | { kind: 'ignore_format' }
   | { kind: 'stall_stream' }
-  | { kind: 'auth' };
+  | { kind: 'auth' }
+  /** Answers normally but reports this `usage` (in each completed event, when streaming). */
+  | { kind: 'usage'; usage: unknown };
 
 export type Handler = (received: Received, fault: Fault, res: ServerResponse) => Promise<void> | void;
 

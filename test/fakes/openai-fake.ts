@@ -101,7 +101,7 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
       output_format: format,
       quality: body['quality'] ?? 'medium',
       size: body['size'],
-      usage: { input_tokens: 11, input_tokens_details: { text_tokens: 11, image_tokens: 0 }, output_tokens: 100 * n, total_tokens: 11 + 100 * n },
+      usage: fault.kind === 'usage' ? fault.usage : { input_tokens: 11, input_tokens_details: { text_tokens: 11, image_tokens: 0 }, output_tokens: 100 * n, total_tokens: 11 + 100 * n },
     });
   }
   if (azure) answer['prompt_filter_results'] = [{ prompt_index: 0, content_filter_results: {} }];
