@@ -5,6 +5,7 @@ import type { GenerationRequest } from '../contract/generation-request.ts';
 import { GatewayError } from '../errors.ts';
 import type { BreakerBoard } from '../limits/index.ts';
 import type { CallContext, Channel, PartialImage, ProviderAdapter, ProviderImage, ProviderResult } from '../providers/types.ts';
+import { channelSecrets, scrubGatewayError } from '../providers/shared/scrub-secrets.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
 import { Semaphore } from '../http/semaphore.ts';
@@ -277,9 +278,13 @@ export class Router {
     });
   }
 
-  /** Upstream errors stay as the adapter typed them; an attempt's own timeout becomes retryable. */
+  /**
+   * Upstream errors stay as the adapter typed them, scrubbed of the channel's secrets and of
+   * credential-shaped text (upstreams echo what they were sent); an attempt's own timeout becomes
+   * retryable.
+   */
   #classify(err: unknown, requestSignal: AbortSignal, attemptSignal: AbortSignal, channel: Channel): unknown {
-    if (err instanceof GatewayError) return err;
+    if (err instanceof GatewayError) return scrubGatewayError(err, channelSecrets(channel));
     if (!requestSignal.aborted && attemptSignal.aborted) {
       return new GatewayError('upstream_timeout', `The upstream (${channel.id}) did not answer in time.`, { retryable: true, cause: err });
     }

@@ -31,6 +31,10 @@ export type Fault =
   | { kind: 'ignore_format' }
   | { kind: 'stall_stream' }
   | { kind: 'auth' }
+  /** Answers `status` with an error whose message quotes the Authorization header it received. */
+  | { kind: 'echo_auth'; status: number }
+  /** Streams one partial image, then an error event quoting the Authorization header. */
+  | { kind: 'echo_auth_stream' }
   /** Answers normally but reports this `usage` (in each completed event, when streaming). */
   | { kind: 'usage'; usage: unknown };
 
