@@ -26,6 +26,7 @@ import type { Ledger } from './ledger/ledger.ts';
 import type { Limits } from './limits/index.ts';
 import type { Database } from './db/schema.ts';
 import { GatewayError, renderError } from './errors.ts';
+import type { AnomalyCounter } from './ledger/anomalies.ts';
 import type { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import type { LinkSigner } from './storage/link-signer.ts';
@@ -50,6 +51,8 @@ export interface Deps {
   readonly images: ImagesDeps;
   /** How requests are validated: catalog, default model, unsupported fields. */
   readonly contract: ContractSettings;
+  /** Money anomalies seen by this process (untrustworthy upstream usage, clamped charges), for metrics. */
+  readonly anomalies: AnomalyCounter;
   readonly blobs: BlobStore;
   /** Signs and checks the gateway's own `/files` links. */
   readonly signer: UrlSigner;

@@ -16,6 +16,7 @@ import { createGuardedAgent } from './http/guarded-agent.ts';
 import { JobRunner } from './images/job-runner.ts';
 import type { ImagesDeps } from './images/types.ts';
 import { WebhookSender } from './images/webhook-sender.ts';
+import { MoneyAnomalies } from './ledger/anomalies.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLimits } from './limits/index.ts';
 import { PROVIDERS } from './providers/registry.ts';
@@ -60,7 +61,9 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   const storage = createStorage(config, signer, now);
   const keys = new KeysRepo(db);
   const images = new ImagesRepo(db);
-  const ledger = new Ledger(db, dialect, now);
+  // Counted per process; a /metrics endpoint reads `Deps.anomalies`.
+  const anomalies = new MoneyAnomalies(logger);
+  const ledger = new Ledger(db, dialect, now, anomalies);
   const jobs = new JobsRepo(db, dialect);
   // A request ends by its deadline; a hold older than twice that belongs to a dead process.
   const holdTtlMs = config.routing.deadlineMs * 2 + 60_000;
@@ -76,6 +79,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     urlTtlSeconds: config.storage.urlTtlSeconds,
     retentionSeconds,
     now,
+    anomalies,
   };
   const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
   const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
@@ -120,6 +124,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     jobRunner,
     images: imagesDeps,
     contract,
+    anomalies: anomalies.counter,
     holdTtlMs,
     blobs: storage.blobs,
     signer,

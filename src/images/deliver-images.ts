@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { computeUsage, formatSize } from '../catalog/index.ts';
+import { formatSize } from '../catalog/index.ts';
 import type { ImageParams } from '../contract/generation-request.ts';
 import type { NewImageRow } from '../db/schema.ts';
 import { deliveredCostMicroUsd } from '../ledger/pricing.ts';
+import { trustedUsage } from '../ledger/usage-guard.ts';
 import { normalizeImage } from '../media/normalize.ts';
 import { mimeOf } from '../media/sniff.ts';
 import type { RouteOutcome } from '../routing/router.ts';
@@ -11,7 +12,7 @@ import type { ImageData, ImagesResponse } from './images-response.ts';
 import type { ImagesDeps, ImagesOutcome } from './types.ts';
 
 /** What delivering needs: storage, records, links (not the router or the ledger). */
-export type DeliverDeps = Pick<ImagesDeps, 'blobs' | 'images' | 'links' | 'urlTtlSeconds' | 'retentionSeconds' | 'now'>;
+export type DeliverDeps = Pick<ImagesDeps, 'blobs' | 'images' | 'links' | 'urlTtlSeconds' | 'retentionSeconds' | 'now' | 'anomalies'>;
 
 /**
  * The second half of every images request, once a provider has answered: normalize each image to
@@ -90,8 +91,19 @@ export async function deliverImages(
   // Priced (and tokens estimated) at the size the catalog knows: what was asked, or what the
   // upstream says it delivered; an aspect model's exact pixels are not in any price table.
   const pricedSize = target ?? request.size;
+  // The upstream's usage is checked against what the request can have used (estimate otherwise).
   const usage =
-    request.model.tokens === null ? null : (result.usage ?? computeUsage(request.model, request.quality, pricedSize, request.n, request.prompt, imageInputTokens));
+    request.model.tokens === null
+      ? null
+      : trustedUsage(deps.anomalies, {
+          request,
+          size: pricedSize,
+          reported: result.usage,
+          imageInputTokens,
+          upstreamCalls: attempts,
+          channel: channel.id,
+          requestId: caller.requestId,
+        });
   const body: ImagesResponse = { created: Math.floor(nowMs / 1000), data };
   const fields = new Set(request.model.responseFields);
   if (fields.has('background')) body.background = request.background;

@@ -2,6 +2,7 @@ import type { Dimensions, ImageUsage } from '../catalog/index.ts';
 import type { ImagesRepo } from '../db/images-repo.ts';
 import type { NewImageRow } from '../db/schema.ts';
 import type { ApiKey } from '../keys/api-key.ts';
+import type { AnomalySink } from '../ledger/anomalies.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Limits } from '../limits/index.ts';
 import type { PartialImage } from '../providers/types.ts';
@@ -27,6 +28,8 @@ export interface ImagesDeps {
   readonly retentionSeconds: number;
   /** Epoch milliseconds: the one clock of the process (tests move it). */
   readonly now: () => number;
+  /** Where untrustworthy upstream usage is reported (counted and logged). */
+  readonly anomalies: AnomalySink;
 }
 
 /** Who asks, for which request id, until when. */

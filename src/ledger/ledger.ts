@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../db/database.ts';
 import type { Database, LedgerRow, NewImageRow } from '../db/schema.ts';
 import { GatewayError } from '../errors.ts';
+import type { AnomalySink, MoneyAnomalyKind } from './anomalies.ts';
 
 /** A budget hold taken before an upstream call; settle or release it exactly once. */
 export interface Hold {
@@ -23,16 +24,25 @@ export interface Hold {
  * transactions so a budget check is one row read. The key row is locked for the check (FOR UPDATE
  * on PostgreSQL; SQLite runs one write transaction at a time), so concurrent requests, on one
  * replica or many, can never hold more than the budget between them.
+ *
+ * A charge is never negative and never above its hold, whatever the caller computed: `settle`
+ * clamps it to [0, hold] and reports the clamp as an anomaly. The hold is the most the client was
+ * told the request may cost, and the budget check was made against it; charging more would let a
+ * bad upstream report (or a bug) overspend a budget, charging less than 0 would raise it.
+ * `settle` is the only writer of charges: plain, fanned-out (`n` over several upstream calls),
+ * streamed (a share for the images delivered), edits, variations and async jobs all end here.
  */
 export class Ledger {
   readonly #db: Kysely<Database>;
   readonly #dialect: DialectName;
   readonly #now: () => number;
+  readonly #anomalies: AnomalySink | null;
 
-  constructor(db: Kysely<Database>, dialect: DialectName, now: () => number = Date.now) {
+  constructor(db: Kysely<Database>, dialect: DialectName, now: () => number = Date.now, anomalies: AnomalySink | null = null) {
     this.#db = db;
     this.#dialect = dialect;
     this.#now = now;
+    this.#anomalies = anomalies;
   }
 
   /** Holds `amountMicroUsd`, or throws 429 insufficient_quota when the budget cannot cover it. */
@@ -77,10 +87,21 @@ export class Ledger {
   /**
    * Releases the hold and charges what the delivered images cost, writing their records in the
    * same transaction: an image is never charged without its record, nor recorded without its
-   * charge. Idempotent per hold.
+   * charge. Idempotent per hold. The charge is clamped to [0, hold] (reported as an anomaly).
    */
   async settle(hold: Hold, chargeMicroUsd: number, imageCount: number, records: readonly NewImageRow[] = []): Promise<void> {
-    await this.#close(hold, { chargeMicroUsd, imageCount, records });
+    const bounded = boundCharge(chargeMicroUsd, hold.amountMicroUsd);
+    const charged = await this.#close(hold, { chargeMicroUsd: bounded.chargeMicroUsd, imageCount, records });
+    // Reported once the charge is written: a second settle of the same hold is a no-op, not an anomaly.
+    if (charged && bounded.anomaly !== null) {
+      this.#anomalies?.report({
+        kind: bounded.anomaly,
+        model: hold.model,
+        channel: null,
+        requestId: hold.requestId,
+        detail: { askedMicroUsd: String(chargeMicroUsd), chargedMicroUsd: bounded.chargeMicroUsd, holdMicroUsd: hold.amountMicroUsd },
+      });
+    }
   }
 
   /** Gives the whole hold back: nothing was delivered. Idempotent per hold. */
@@ -119,22 +140,24 @@ export class Ledger {
     return this.#db.selectFrom('ledger_entries').selectAll().where('api_key_id', '=', apiKeyId).orderBy('seq').execute();
   }
 
-  async #close(hold: Hold, charge: { chargeMicroUsd: number; imageCount: number; records: readonly NewImageRow[] } | null): Promise<void> {
+  /** Releases the hold and writes the charge, if any; whether a charge was written (false on a repeat). */
+  async #close(hold: Hold, charge: { chargeMicroUsd: number; imageCount: number; records: readonly NewImageRow[] } | null): Promise<boolean> {
     const nowMs = this.#now();
-    await this.#db.transaction().execute(async (trx) => {
+    return this.#db.transaction().execute(async (trx) => {
       let lock = trx.selectFrom('api_keys').select('id').where('id', '=', hold.apiKeyId);
       if (this.#dialect === 'postgres') lock = lock.forUpdate();
       await lock.executeTakeFirst();
       // The release names its hold and ref_id is looked up first, so a second close is a no-op.
       const closed = await trx.selectFrom('ledger_entries').select('id').where('ref_id', '=', hold.id).executeTakeFirst();
-      if (closed !== undefined) return;
+      if (closed !== undefined) return false;
       const base = { api_key_id: hold.apiKeyId, request_id: hold.requestId, model: hold.model, created_at_ms: nowMs, expires_at_ms: null };
       await trx
         .insertInto('ledger_entries')
         .values({ ...base, id: `led_${randomUUID().replaceAll('-', '')}`, kind: 'release', amount_micro_usd: -hold.amountMicroUsd, ref_id: hold.id, image_count: 0 })
         .execute();
       let delta = -hold.amountMicroUsd;
-      if (charge !== null && charge.imageCount > 0) {
+      const charging = charge !== null && charge.imageCount > 0;
+      if (charging) {
         await trx
           .insertInto('ledger_entries')
           .values({
@@ -154,6 +177,19 @@ export class Ledger {
         .set({ committed_micro_usd: sql<number>`committed_micro_usd + ${delta}` })
         .where('id', '=', hold.apiKeyId)
         .execute();
+      return charging;
     });
   }
+}
+
+/**
+ * A charge within [0, hold], in whole micro-dollars (rounded up, like every price). Something
+ * that is not a number (a NaN from a bug upstream of here) is charged the hold: the most the
+ * client agreed to, rather than nothing for images that were delivered.
+ */
+export function boundCharge(chargeMicroUsd: number, holdMicroUsd: number): { chargeMicroUsd: number; anomaly: MoneyAnomalyKind | null } {
+  if (Number.isNaN(chargeMicroUsd)) return { chargeMicroUsd: holdMicroUsd, anomaly: 'charge_not_a_number' };
+  if (chargeMicroUsd < 0) return { chargeMicroUsd: 0, anomaly: 'charge_negative' };
+  if (chargeMicroUsd > holdMicroUsd) return { chargeMicroUsd: holdMicroUsd, anomaly: 'charge_above_hold' };
+  return { chargeMicroUsd: Math.min(holdMicroUsd, Math.ceil(chargeMicroUsd)), anomaly: null };
 }

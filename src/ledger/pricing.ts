@@ -1,18 +1,21 @@
 import { type Dimensions, type ImageUsage, computeUsage, priceUsd } from '../catalog/index.ts';
 import type { ImageParams } from '../contract/generation-request.ts';
+import { maxTextTokensPerCall, PARTIAL_IMAGE_OUTPUT_TOKENS } from './usage-guard.ts';
 
 const MICRO = 1_000_000;
 
 /**
- * The most a request can cost, held before the upstream call. Token-priced models count one
- * token per prompt character (a tokenizer never yields more tokens than characters for text), so
- * the hold covers whatever token count the upstream reports.
+ * The most a request can cost, held before the upstream call. Token-priced models count the most
+ * text tokens the usage guard accepts for one call (one per UTF-8 byte of the prompt, plus
+ * framing), the token table's output tokens, and 100 more per streamed partial image (what OpenAI
+ * bills for them). The ledger never charges more than this (Ledger.settle caps at the hold).
  */
 export function maxCostMicroUsd(request: ImageParams): number {
   const model = request.model;
+  const partialTokens = request.stream ? PARTIAL_IMAGE_OUTPUT_TOKENS * request.partialImages * request.n : 0;
   const usage =
     model.price.kind === 'per_token'
-      ? withTextTokens(computeUsage(model, request.quality, request.size, request.n, request.prompt), request.prompt.length)
+      ? withTokens(computeUsage(model, request.quality, request.size, request.n, request.prompt), maxTextTokensPerCall(request.prompt), partialTokens)
       : null;
   return toMicro(priceUsd(model.price, request.quality, request.size, request.n, usage));
 }
@@ -22,13 +25,14 @@ export function deliveredCostMicroUsd(request: ImageParams, size: Dimensions, im
   return toMicro(priceUsd(request.model.price, request.quality, size, imageCount, usage));
 }
 
-function withTextTokens(usage: ImageUsage, textTokens: number): ImageUsage {
+function withTokens(usage: ImageUsage, textTokens: number, extraOutputTokens: number): ImageUsage {
   const inputTokens = textTokens + usage.input_tokens_details.image_tokens;
+  const outputTokens = usage.output_tokens + extraOutputTokens;
   return {
-    ...usage,
     input_tokens: inputTokens,
     input_tokens_details: { ...usage.input_tokens_details, text_tokens: textTokens },
-    total_tokens: inputTokens + usage.output_tokens,
+    output_tokens: outputTokens,
+    total_tokens: inputTokens + outputTokens,
   };
 }
 

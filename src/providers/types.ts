@@ -47,6 +47,8 @@ export interface Channel {
   readonly baseUrl: string;
   /** Never logged, never put in an error message. */
   readonly apiKey: string | null;
+  /** Every secret the channel holds (its key, credentials in its URL or options): scrubbed from upstream text. */
+  readonly secrets: readonly string[];
   /** Catalog model id → upstream model (or deployment) name. */
   readonly models: Readonly<Record<string, string>>;
   readonly timeoutMs: number;

@@ -4,6 +4,7 @@ import { type ChannelConfig, ConfigError } from '../config.ts';
 import { downloadImage } from '../http/download.ts';
 import { createGuardedAgent } from '../http/guarded-agent.ts';
 import { Semaphore } from '../http/semaphore.ts';
+import { channelSecrets } from '../providers/shared/scrub-secrets.ts';
 import type { Channel, ChannelHttp, RegisteredProvider } from '../providers/types.ts';
 import type { RoutedChannel } from './router.ts';
 
@@ -65,6 +66,7 @@ export function buildChannels(
       provider: config.provider,
       baseUrl: config.baseUrl.replace(/\/+$/, ''),
       apiKey: config.apiKey ?? null,
+      secrets: channelSecrets({ apiKey: config.apiKey ?? null, baseUrl: config.baseUrl, options: config.options }),
       models,
       timeoutMs: config.timeoutMs,
       http: channelHttp(dispatcher, downloads, config.local, settings, bodyReads),
@@ -82,6 +84,7 @@ export function buildChannels(
             provider: 'local',
             baseUrl: '',
             apiKey: null,
+            secrets: [],
             models: {},
             timeoutMs: 120_000,
             http: channelHttp(publicOnly, publicOnly, false, settings, bodyReads),

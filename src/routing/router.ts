@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.ts';
 import type { BreakerBoard } from '../limits/index.ts';
 import { PollPacer } from '../providers/shared/poll-pacer.ts';
 import type { BoundProvider, Channel, PartialImage, ProviderImage, ProviderResult, UnboundCall } from '../providers/types.ts';
+import { scrubGatewayError } from '../providers/shared/scrub-secrets.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
 import { Semaphore } from '../http/semaphore.ts';
@@ -305,9 +306,13 @@ export class Router {
     });
   }
 
-  /** Upstream errors stay as the adapter typed them; an attempt's own timeout becomes retryable. */
+  /**
+   * Upstream errors stay as the adapter typed them, scrubbed of the channel's secrets and of
+   * credential-shaped text (upstreams echo what they were sent); an attempt's own timeout becomes
+   * retryable.
+   */
   #classify(err: unknown, requestSignal: AbortSignal, attemptSignal: AbortSignal, channel: Channel): unknown {
-    if (err instanceof GatewayError) return err;
+    if (err instanceof GatewayError) return scrubGatewayError(err, channel.secrets);
     if (!requestSignal.aborted && attemptSignal.aborted) {
       return new GatewayError('upstream_timeout', `The upstream (${channel.id}) did not answer in time.`, { retryable: true, cause: err });
     }

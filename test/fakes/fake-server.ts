@@ -30,7 +30,13 @@ export type Fault =
   | { kind: 'url_answer' }
   | { kind: 'ignore_format' }
   | { kind: 'stall_stream' }
-  | { kind: 'auth' };
+  | { kind: 'auth' }
+  /** Answers `status` with an error whose message quotes the Authorization header it received. */
+  | { kind: 'echo_auth'; status: number }
+  /** Streams one partial image, then an error event quoting the Authorization header. */
+  | { kind: 'echo_auth_stream' }
+  /** Answers normally but reports this `usage` (in each completed event, when streaming). */
+  | { kind: 'usage'; usage: unknown };
 
 export type Handler = (received: Received, fault: Fault, res: ServerResponse) => Promise<void> | void;
 

@@ -49,6 +49,8 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
     if (wrong !== undefined) return sendJson(res, 400, { error: { message: `Unknown parameter: '${wrong}'.`, type: 'invalid_request_error', param: wrong, code: 'unknown_parameter' } });
   }
   if (fault.kind === 'status') return sendJson(res, fault.status, fault.body ?? { error: { message: 'boom', type: 'server_error', param: null, code: null } }, fault.headers);
+  if (fault.kind === 'echo_auth') return sendJson(res, fault.status, { error: { message: echoAuth(received), type: 'invalid_request_error', param: null, code: 'invalid_request' } });
+  if (fault.kind === 'echo_auth_stream' && body['stream'] === true) return sendEchoingStream(res, received);
   if (fault.kind === 'rate_limit') {
     const headers: Record<string, string> = {};
     if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
@@ -101,13 +103,27 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
       output_format: format,
       quality: body['quality'] ?? 'medium',
       size: body['size'],
-      usage: { input_tokens: 11, input_tokens_details: { text_tokens: 11, image_tokens: 0 }, output_tokens: 100 * n, total_tokens: 11 + 100 * n },
+      usage: fault.kind === 'usage' ? fault.usage : { input_tokens: 11, input_tokens_details: { text_tokens: 11, image_tokens: 0 }, output_tokens: 100 * n, total_tokens: 11 + 100 * n },
     });
   }
   if (azure) answer['prompt_filter_results'] = [{ prompt_index: 0, content_filter_results: {} }];
   if (body['stream'] === true) return sendStream(res, data, answer, Number(body['partial_images'] ?? 0), fault, { width: width ?? 1024, height: height ?? 1024, format });
   if (fault.kind === 'truncate') return sendTruncated(res, answer);
   sendJson(res, 200, answer, { 'x-request-id': `upstream-${received.headers['x-client-request-id'] ?? 'none'}` });
+}
+
+/** What some upstreams do with a request they refuse: quote its credentials back. */
+function echoAuth(received: Received): string {
+  return `Invalid request for this endpoint. Received Authorization: ${received.headers['authorization'] ?? '(none)'}; api-key: ${String(received.headers['api-key'] ?? '(none)')}.`;
+}
+
+/** A stream that fails after its first partial image with an error event quoting the credentials. */
+async function sendEchoingStream(res: ServerResponse, received: Received): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const preview = await fakeImage(64, 64, 'png', 0);
+  res.write(`event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: preview.toString('base64'), partial_image_index: 0 })}\n\n`);
+  res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', code: 'invalid_request', message: echoAuth(received), param: null } })}\n\n`);
+  res.end();
 }
 
 /** OpenAI's image stream: partial_image events, then one completed event per image. */

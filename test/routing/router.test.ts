@@ -63,6 +63,7 @@ function channel(id: string, provider: BoundProvider, options: Partial<{ priorit
     provider: 'scripted',
     baseUrl: 'http://unused',
     apiKey: null,
+    secrets: [],
     models: { 'gpt-image-1': 'gpt-image-1', 'dall-e-3': 'dall-e-3' },
     timeoutMs: options.timeoutMs ?? 10_000,
     http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: async () => () => undefined },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
+import type { DestinationStream } from 'pino';
 import { buildApp, type App, type Deps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDeps } from '../../src/deps.ts';
@@ -29,12 +30,17 @@ export interface TestGateway {
  * A real gateway on 127.0.0.1 with a fresh data folder and one API key, built from the same
  * config loader and dependency wiring as `imagegate serve`.
  */
-export async function startGateway(env: Record<string, string> = {}, mode: 'embedded' | 'scaled' = 'embedded'): Promise<TestGateway> {
+export async function startGateway(
+  env: Record<string, string> = {},
+  mode: 'embedded' | 'scaled' = 'embedded',
+  /** Where the log goes (set IMAGEGATE_LOG_LEVEL in `env` too; it is silent by default). */
+  options: { logDestination?: DestinationStream } = {},
+): Promise<TestGateway> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagegate-test-'));
   const scaled = mode === 'scaled' ? await scaledBackends() : null;
   if (scaled !== null) Object.assign(env, scaled.env);
   const config = loadConfig({ IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_LOG_LEVEL: 'silent', IMAGEGATE_JOB_POLL_INTERVAL_MS: '50', ...env }, dataDir);
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, options.logDestination);
   const port = await freePort();
   let fakeNowMs: number | null = null;
   // One clock for every part of the gateway (generation, jobs, ledger, links), which tests move.
