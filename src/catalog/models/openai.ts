@@ -1,24 +1,21 @@
-import type { EditRules, ExtraFields, ModelSpec, TokenTable } from './types.ts';
+import type { EditRules, ModelSpec, TokenTable } from '../types.ts';
+import { SEED_ONLY } from './defaults.ts';
 
 /*
- * Model rules follow ../shared/reference/openai-images-contract.md §2 and §9 (OpenAI spec of
- * 2026-08-21) and provider-wire-formats.md §2 (DashScope qwen-image).
+ * OpenAI's image models. Rules follow the OpenAI images contract (docs/reference notes §2 and §9,
+ * OpenAI spec of 2026-08-21).
  *
  * Prices, USD, from openai.com/api/pricing as quoted by the reference notes and public price
  * sheets in 2026: dall-e-2 $0.016/0.018/0.020 per 256/512/1024 image; dall-e-3 $0.040 (standard
  * 1024), $0.080 (standard wide, hd 1024), $0.120 (hd wide); gpt-image-1 $5 text in / $10 image in /
  * $40 image out per million tokens; gpt-image-1-mini $2 / $2.5 / $8; gpt-image-1.5 $5 / $8 / $32;
- * gpt-image-2 $5 / $8 / $30. qwen-image: Alibaba Model Studio international price, $0.035 per image.
- * Operators override any of them in imagegate.yaml (the ledger reads the catalog it is given).
+ * gpt-image-2 $5 / $8 / $30. Operators override any of them in imagegate.yaml (`prices:`).
  */
 
 const GPT_IMAGE_SIZES = ['1024x1024', '1536x1024', '1024x1536'] as const;
 
 const MB = 1024 * 1024;
 const OPENAI_PRICES = 'https://openai.com/api/pricing (2026)';
-
-/** `seed` is an imagegate extension every built-in model takes (the local renderer uses it). */
-const SEED_ONLY: ExtraFields = { negativePromptMaxChars: null, seed: true };
 
 /** GPT image models: png/webp/jpg, each under 50 MB, up to 16, multipart or JSON (contract notes §3). */
 function gptEdit(inputFidelities: EditRules['inputFidelities']): EditRules {
@@ -100,7 +97,7 @@ function gptImage(
   };
 }
 
-export const MODELS: readonly ModelSpec[] = [
+export const OPENAI_MODELS: readonly ModelSpec[] = [
   {
     id: 'dall-e-2',
     ownedBy: 'openai',
@@ -181,50 +178,5 @@ export const MODELS: readonly ModelSpec[] = [
     commonSizes: ['1024x1024', '1536x1024', '1024x1536', '2048x2048', '2560x1440', '3840x2160'],
     autoSize: '1024x1024',
   } }),
-  {
-    id: 'qwen-image',
-    ownedBy: 'alibaba',
-    // DashScope limits qwen-image prompts to 800 characters (provider notes §2).
-    promptMaxChars: 800,
-    // "qwen-image does not support n > 1" (CometAPI; DashScope fixes n at 1 for the async API).
-    maxN: 1,
-    size: {
-      kind: 'list',
-      sizes: ['1664x928', '1472x1104', '1328x1328', '1104x1472', '928x1664'],
-      // OpenAI-style sizes map to the qwen size of the nearest aspect ratio; the response reports
-      // the size actually delivered.
-      aliases: {
-        '1024x1024': '1328x1328',
-        '1536x1024': '1472x1104',
-        '1024x1536': '1104x1472',
-        '1792x1024': '1664x928',
-        '1024x1792': '928x1664',
-        '1472x1140': '1472x1104',
-        '1140x1472': '1104x1472',
-      },
-      autoSize: '1328x1328',
-      acceptsAuto: true,
-    },
-    qualities: ['standard', 'auto'],
-    defaultQuality: 'standard',
-    styles: [],
-    defaultStyle: null,
-    defaultResponseFormat: 'b64_json',
-    outputFormats: [],
-    nativeFormat: 'png',
-    backgrounds: [],
-    takesModeration: false,
-    revisesPrompt: false,
-    streaming: false,
-    edit: null,
-    variations: false,
-    // DashScope takes `negative_prompt` up to 500 characters and a seed (provider notes §2).
-    extras: { negativePromptMaxChars: 500, seed: true },
-    openaiWire: [],
-    responseFields: [],
-    providerLimits: {},
-    tokens: null,
-    priceSource: 'Alibaba Model Studio international price list (2026), qwen-image',
-    price: { kind: 'per_image', usdPerImage: { standard: { '*': 0.035 } } },
-  },
+
 ];
