@@ -20,7 +20,8 @@ function ChannelSchema() {
     .strictObject({
       id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'use letters, digits, dot, dash and underscore'),
       provider: z.string().min(1),
-      baseUrl: z.url({ protocol: /^https?$/ }),
+      /** The upstream's API root; optional for providers with a public default (their adapter's `defaultBaseUrl`). */
+      baseUrl: z.url({ protocol: /^https?$/ }).optional(),
       apiKey: z.string().min(1).optional(),
       apiKeyFile: z.string().min(1).optional(),
       apiKeyEnv: z.string().min(1).optional(),

@@ -43,7 +43,9 @@ function describeModel(model: ModelSpec, deps: ModelsRouteDeps, aliasOf: string 
     owned_by: model.ownedBy,
     imagegate: {
       ...(aliasOf === null ? {} : { alias_of: model.id }),
-      provider: deps.router.providerFor(model),
+      // The first is the one tried first; `provider` stays for clients of earlier versions.
+      provider: deps.router.providersFor(model)[0] ?? 'none',
+      providers: deps.router.providersFor(model),
       ...describeSizes(model.size),
       default_size: defaultSize(model.size),
       n: { min: 1, max: model.maxN },

@@ -23,7 +23,7 @@ export async function serve(config: Config): Promise<void> {
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.server.port;
   for (const model of deps.catalog.all()) {
-    logger.info({ model: model.id, provider: deps.router.providerFor(model) }, 'model served');
+    logger.info({ model: model.id, providers: deps.router.providersFor(model) }, 'model served');
   }
 
   if (firstKey !== null || adminKey !== null) {

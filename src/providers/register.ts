@@ -7,6 +7,7 @@ import type { BoundProvider, ProviderAdapter, ProviderCall, RegisteredProvider, 
 export function registerProvider<Options>(adapter: ProviderAdapter<Options>): RegisteredProvider {
   return {
     id: adapter.id,
+    defaultBaseUrl: adapter.defaultBaseUrl ?? null,
     serves: (model) => adapter.serves(model),
     bind(rawOptions) {
       const parsed = adapter.optionsSchema.safeParse(rawOptions ?? {});

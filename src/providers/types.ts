@@ -92,6 +92,8 @@ export interface ProviderCall<Options> {
  */
 export interface ProviderAdapter<Options> {
   readonly id: string;
+  /** The public API root channels use when they name no `baseUrl` (absent: every channel must name one). */
+  readonly defaultBaseUrl?: string;
   /** The channel `options:` this provider reads; parsed once at boot, a bad one stops the start. */
   readonly optionsSchema: z.ZodType<Options>;
   /** Whether channels of this provider may list the model; a reason when not (checked at boot). */
@@ -133,6 +135,7 @@ export interface BoundProvider {
 /** An adapter as the registry lists it: its id, what it serves, and how to bind channel options. */
 export interface RegisteredProvider {
   readonly id: string;
+  readonly defaultBaseUrl: string | null;
   serves(model: ModelSpec): true | string;
   /** Parses a channel's raw options with the adapter's schema: the bound provider, or the issues. */
   bind(rawOptions: unknown): { ok: true; provider: BoundProvider } | { ok: false; issues: readonly { path: string; message: string }[] };

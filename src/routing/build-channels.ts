@@ -45,6 +45,8 @@ export function buildChannels(
       const known = [...providers.keys()].filter((id) => id !== 'local').join(', ');
       throw new ConfigError(`${where}.provider: unknown provider '${config.provider}' (known: ${known})`);
     }
+    const baseUrl = config.baseUrl ?? registered.defaultBaseUrl;
+    if (baseUrl === null) throw new ConfigError(`${where}.baseUrl: the ${config.provider} provider has no public default; give the upstream's URL`);
     const bound = registered.bind(config.options);
     if (!bound.ok) {
       throw new ConfigError(bound.issues.map((issue) => `${where}.options${issue.path === '' ? '' : `.${issue.path}`}: ${issue.message}`).join('; '));
@@ -64,9 +66,9 @@ export function buildChannels(
     const channel: Channel = {
       id: config.id,
       provider: config.provider,
-      baseUrl: config.baseUrl.replace(/\/+$/, ''),
+      baseUrl: baseUrl.replace(/\/+$/, ''),
       apiKey: config.apiKey ?? null,
-      secrets: channelSecrets({ apiKey: config.apiKey ?? null, baseUrl: config.baseUrl, options: config.options }),
+      secrets: channelSecrets({ apiKey: config.apiKey ?? null, baseUrl, options: config.options }),
       models,
       timeoutMs: config.timeoutMs,
       http: channelHttp(dispatcher, downloads, config.local, settings, bodyReads),

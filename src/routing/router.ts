@@ -136,14 +136,18 @@ export class Router {
     }
   }
 
-  /** The provider that serves a model first, for `/v1/models` and the startup log. */
-  providerFor(model: ModelSpec): string {
+  /**
+   * The providers that serve a model, in the order the router tries them (highest priority
+   * first), for `/v1/models` and the startup log; `local` when the renderer serves it, none when
+   * nothing does.
+   */
+  providersFor(model: ModelSpec): string[] {
     const states = this.#byModel.get(model.id);
-    if (states !== undefined && states.length > 0) {
-      const top = [...states].sort((a, b) => b.routed.priority - a.routed.priority)[0];
-      if (top !== undefined) return top.routed.channel.provider;
+    if (states !== undefined && states.length > 0 && states[0]?.routed !== this.#local) {
+      const ordered = [...states].sort((a, b) => b.routed.priority - a.routed.priority).map((state) => state.routed.channel.provider);
+      return [...new Set(ordered)];
     }
-    return this.#localFor(model) === null ? 'none' : 'local';
+    return this.#localFor(model) === null ? [] : ['local'];
   }
 
   /**
