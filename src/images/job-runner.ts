@@ -27,10 +27,9 @@ export interface JobRunnerDeps {
 /**
  * A job over its key's images/minute or concurrency limit is put back and tried again once the
  * limit allows (an async caller asked for the work to be done, not for a 429), up to this many
- * runs; a wait longer than `MAX_LIMIT_WAIT_MS` (n above the key's whole allowance) fails it.
+ * runs. A refusal without a Retry-After (n above the key's whole allowance) fails it at once.
  */
 const MAX_RUNS = 20;
-const MAX_LIMIT_WAIT_MS = 60_000;
 
 /**
  * Runs async generation jobs (`Prefer: respond-async`) in every gateway process: claims queued
@@ -130,8 +129,8 @@ export class JobRunner {
 
   /** Puts a job over its key's limits back for later, when waiting can help; false to fail it. */
   async #retryLater(job: JobRow, err: GatewayError): Promise<boolean> {
-    const waitMs = (err.retryAfterSeconds ?? 1) * 1000;
-    if (waitMs > MAX_LIMIT_WAIT_MS || job.attempts >= MAX_RUNS) return false;
+    if (err.retryAfterSeconds === undefined || job.attempts >= MAX_RUNS) return false;
+    const waitMs = err.retryAfterSeconds * 1000;
     const nowMs = this.#deps.images.now();
     await this.#deps.jobs.retryLater(job.id, this.#worker, nowMs + waitMs, nowMs);
     this.#deps.logger.info({ job: job.id, waitMs }, 'job over its key limits; it runs again later');

@@ -30,13 +30,15 @@ export async function countImages(limits: Limits, apiKey: ApiKeyRow, imageCount:
   const decision = await limits.rateLimiter.consume(`ipm:${apiKey.id}`, imageCount, { limit: apiKey.images_per_minute, windowMs: MINUTE_MS });
   const headers = rateHeaders('images', decision);
   if (!decision.allowed) {
-    throw overLimit(
-      imageCount > apiKey.images_per_minute
-        ? `${apiKey.images_per_minute} images per minute, fewer than the ${imageCount} asked in one request`
-        : `${apiKey.images_per_minute} images per minute`,
-      decision,
-      headers,
-    );
+    if (imageCount > apiKey.images_per_minute) {
+      // No wait makes this fit: no Retry-After, so neither clients nor the job runner retry it.
+      throw new GatewayError(
+        'rate_limit_exceeded',
+        `Rate limit reached for this key: ${apiKey.images_per_minute} images per minute, fewer than the ${imageCount} asked in one request. Ask for fewer images.`,
+        { headers },
+      );
+    }
+    throw overLimit(`${apiKey.images_per_minute} images per minute`, decision, headers);
   }
   return headers;
 }
