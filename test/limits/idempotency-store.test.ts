@@ -143,6 +143,29 @@ describe('MemoryIdempotencyStore', () => {
     await store.begin(SCOPE, 'next', FP);
     assert.equal(store.recordCount, 1);
   });
+
+  it('keeps at most maxRecords finished records, dropping the oldest (which then run afresh)', async () => {
+    const store = new MemoryIdempotencyStore({ maxRecords: 3 });
+    for (const key of ['a', 'b', 'c', 'd']) {
+      await store.begin(SCOPE, key, FP);
+      await store.complete(SCOPE, key, RESPONSE, DAY_MS);
+    }
+    assert.equal(store.recordCount, 3);
+    assert.equal((await store.begin(SCOPE, 'a', FP)).state, 'started', 'the oldest was dropped');
+    assert.equal((await store.begin(SCOPE, 'd', FP)).state, 'done');
+  });
+
+  it('keeps at most maxBodyBytes of bodies, and never drops a request still running', async () => {
+    const store = new MemoryIdempotencyStore({ maxBodyBytes: RESPONSE.body.length * 2 });
+    await store.begin(SCOPE, 'running', FP);
+    for (const key of ['a', 'b', 'c']) {
+      await store.begin(SCOPE, key, FP);
+      await store.complete(SCOPE, key, RESPONSE, DAY_MS);
+    }
+    assert.equal(store.bodyBytes, RESPONSE.body.length * 2);
+    assert.equal((await store.begin(SCOPE, 'running', FP)).state, 'in_progress');
+    assert.equal((await store.begin(SCOPE, 'a', FP)).state, 'started');
+  });
 });
 
 describe('requestFingerprint', () => {
