@@ -1,3 +1,4 @@
+import packageJson from '../package.json' with { type: 'json' };
 import { keysCommand } from './cli/keys.ts';
 import { serve } from './cli/serve.ts';
 import { ConfigError, loadConfig, sqlitePath } from './config.ts';
@@ -7,10 +8,15 @@ import { migrateToLatest } from './db/migrations.ts';
 const USAGE = `usage: imagegate <command>
   serve            run the gateway (default)
   keys …           create, list and revoke API keys (imagegate keys --help)
-  migrate          bring the database schema up to date and exit`;
+  migrate          bring the database schema up to date and exit
+  --version        print the version`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
+  if (command === '--version') {
+    process.stdout.write(`${packageJson.version}\n`);
+    return 0;
+  }
   if (command === '--help' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
