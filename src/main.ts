@@ -1,9 +1,8 @@
 import packageJson from '../package.json' with { type: 'json' };
 import { keysCommand } from './cli/keys.ts';
 import { serve } from './cli/serve.ts';
-import { ConfigError, loadConfig, sqlitePath } from './config.ts';
-import { openSqlite } from './db/database.ts';
-import { migrateToLatest } from './db/migrations.ts';
+import { migrate } from './cli/migrate.ts';
+import { ConfigError, loadConfig } from './config.ts';
 
 const USAGE = `usage: imagegate <command>
   serve            run the gateway (default)
@@ -28,13 +27,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'keys':
       return keysCommand(config, rest);
-    case 'migrate': {
-      const db = openSqlite(sqlitePath(config));
-      const applied = await migrateToLatest(db);
-      await db.destroy();
-      process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied ${applied.join(', ')}\n`);
-      return 0;
-    }
+    case 'migrate':
+      return migrate(config);
     default:
       process.stderr.write(`unknown command '${command}'\n${USAGE}\n`);
       return 2;
