@@ -1,37 +1,54 @@
-import { keysCommand } from './cli/keys.ts';
-import { serve } from './cli/serve.ts';
-import { ConfigError, loadConfig, sqlitePath } from './config.ts';
-import { openSqlite } from './db/database.ts';
-import { migrateToLatest } from './db/migrations.ts';
+import packageJson from '../package.json' with { type: 'json' };
+import { parseCommandLine, printUsage, UsageError, wantsHelp } from './cli/command-line.ts';
+import { KEYS_USAGE, keysCommand } from './cli/keys.ts';
+import { MIGRATE_USAGE, migrate } from './cli/migrate.ts';
+import { ConfigError, loadConfig } from './config.ts';
 
-const USAGE = `usage: imagegate <command>
-  serve            run the gateway (default)
-  keys …           create, list and revoke API keys (imagegate keys --help)
-  migrate          bring the database schema up to date and exit`;
+const USAGE = `usage: imagegate [command] (imagegate <command> --help for its options)
+  serve            run the gateway (the default)
+  keys …           create, list, show, update and revoke API keys
+  migrate          bring the database schema up to date and exit
+  --version        print the version
+  --help           print this`;
 
+const SERVE_USAGE = `usage: imagegate serve
+Runs the gateway until SIGTERM or SIGINT. It takes no flags: settings come from environment
+variables and imagegate.yaml (the README's Configuration section lists them).`;
+
+const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE };
+
+/** Runs one command and returns the exit code. Help and argument checks come before the config is read. */
 async function main(argv: readonly string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
-  if (command === '--help' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const config = loadConfig();
   switch (command) {
-    case 'serve':
-      await serve(config);
+    case '--version':
+      process.stdout.write(`${packageJson.version}\n`);
       return 0;
-    case 'keys':
-      return keysCommand(config, rest);
-    case 'migrate': {
-      const db = openSqlite(sqlitePath(config));
-      const applied = await migrateToLatest(db);
-      await db.destroy();
-      process.stdout.write(applied.length === 0 ? 'schema is up to date\n' : `applied ${applied.join(', ')}\n`);
+    case '--help':
+    case '-h':
+    case 'help': {
+      const [topic] = rest;
+      const usage = topic === undefined ? USAGE : Object.hasOwn(COMMAND_USAGE, topic) ? COMMAND_USAGE[topic] : undefined;
+      if (usage === undefined) throw new UsageError(`unknown command '${topic ?? ''}'`, USAGE);
+      return printUsage(usage);
+    }
+    case 'serve': {
+      if (wantsHelp(rest)) return printUsage(SERVE_USAGE);
+      parseCommandLine({ usage: SERVE_USAGE, options: {}, positionals: [] }, rest);
+      // Loaded only here: the server pulls in fastify, sharp and the S3 client, which the other
+      // commands (and --help) need not wait for.
+      const { serve } = await import('./cli/serve.ts');
+      await serve(loadConfig());
       return 0;
     }
+    case 'keys':
+      return keysCommand(rest, loadConfig);
+    case 'migrate':
+      if (wantsHelp(rest)) return printUsage(MIGRATE_USAGE);
+      parseCommandLine({ usage: MIGRATE_USAGE, options: {}, positionals: [] }, rest);
+      return migrate(loadConfig());
     default:
-      process.stderr.write(`unknown command '${command}'\n${USAGE}\n`);
-      return 2;
+      throw new UsageError(command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`, USAGE);
   }
 }
 
@@ -40,6 +57,11 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`imagegate: ${err.message}\n${err.usage === undefined ? '' : `${err.usage}\n`}`);
+      process.exitCode = 2;
+      return;
+    }
     const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(`imagegate: ${message}\n`);
     process.exitCode = 1;

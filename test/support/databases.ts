@@ -26,13 +26,7 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
   const sqlitePath = path.join(dir, 'test.db');
   let url: string | undefined;
   let name = '';
-  if (dialect === 'postgres') {
-    name = `imagegate_test_${randomBytes(6).toString('hex')}`;
-    await adminQuery(`create database ${name}`);
-    const parsed = new URL(PG_ADMIN_URL);
-    parsed.pathname = `/${name}`;
-    url = parsed.toString();
-  }
+  if (dialect === 'postgres') ({ name, url } = await createPostgresDatabase());
   const { db } = openDatabase({ url, sqlitePath, poolSize: 20 });
   await migrateToLatest(db, dialect);
   return {
@@ -46,6 +40,20 @@ export async function createTestDatabase(dialect: DialectName): Promise<TestData
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fresh, empty PostgreSQL database (no schema), for tests that migrate it themselves. */
+export async function createEmptyPostgresDatabase(): Promise<{ readonly url: string; drop(): Promise<void> }> {
+  const { name, url } = await createPostgresDatabase();
+  return { url, drop: () => adminQuery(`drop database if exists ${name} with (force)`) };
+}
+
+async function createPostgresDatabase(): Promise<{ name: string; url: string }> {
+  const name = `imagegate_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`create database ${name}`);
+  const parsed = new URL(PG_ADMIN_URL);
+  parsed.pathname = `/${name}`;
+  return { name, url: parsed.toString() };
 }
 
 async function adminQuery(text: string): Promise<void> {
