@@ -33,7 +33,9 @@ export function openDatabase(options: {
       // Times and money are bigint columns holding epoch ms and micro-dollars, far below 2^53;
       // read them as numbers like SQLite does instead of pg's default strings.
       types: {
+        // pg's own parsers are typed `any`; the override returns numbers for the two money/time types.
         getTypeParser: ((oid: number, format?: string) =>
+          // eslint-disable-next-line @typescript-eslint/no-unsafe-return
           oid === INT8_OID || oid === NUMERIC_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });

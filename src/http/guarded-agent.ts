@@ -19,7 +19,7 @@ export function createGuardedAgent(options: { connectTimeoutMs: number }): Agent
   const guardedLookup = (hostname: string, opts: object, callback: LookupCallback): void => {
     dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
       if (err !== null) return callback(err, []);
-      const list = addresses as LookupAddress[];
+      const list = addresses;
       const blocked = list.find((entry) => !isPublicAddress(entry.address));
       if (blocked !== undefined || list.length === 0) {
         return callback(new BlockedAddressError(`${hostname} resolves to a non-public address`), []);

@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { LinkSigner } from '../storage/link-signer.ts';
 import type { ImagesResponse } from './images-response.ts';
@@ -65,7 +66,5 @@ async function readBase64(blobs: BlobStore, key: string): Promise<string> {
   // Blobs are kept at least as long as answers are (retention ≥ the 24 h replay window), so a
   // missing one was deleted by hand; the answer says so with an empty image rather than failing.
   if (blob === null) return '';
-  const chunks: Buffer[] = [];
-  for await (const chunk of blob.stream) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('base64');
+  return (await buffer(blob.stream)).toString('base64');
 }

@@ -73,7 +73,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     assertValidTtl('inProgressTtlMs', inProgressTtlMs);
     const reply = await BEGIN.run(this.#client, [this.#key(scope, key)], [fingerprint, Math.ceil(inProgressTtlMs)]);
     if (Array.isArray(reply)) {
-      const [state, responseJson]: unknown[] = reply;
+      const items: readonly unknown[] = reply;
+      const [state, responseJson] = items;
       if (state === 'started' || state === 'in_progress' || state === 'mismatch') return { state };
       if (state === 'done' && typeof responseJson === 'string') return { state, response: parseStoredResponse(responseJson) };
     }

@@ -69,7 +69,8 @@ export class RedisRateLimiter implements RateLimiter {
 
 function parseReply(reply: unknown): { allowed: boolean; tokensAfter: number } {
   if (Array.isArray(reply) && reply.length === 2) {
-    const [allowed, tokens]: unknown[] = reply;
+    const items: readonly unknown[] = reply;
+    const [allowed, tokens] = items;
     const tokensAfter = typeof tokens === 'string' ? Number(tokens) : Number.NaN;
     if ((allowed === 0 || allowed === 1) && Number.isFinite(tokensAfter)) return { allowed: allowed === 1, tokensAfter };
   }

@@ -21,8 +21,8 @@ export function registerProvider<Options>(adapter: ProviderAdapter<Options>): Re
         id: adapter.id,
         maxImagesPerCall: (model) => adapter.maxImagesPerCall(model, options),
         generate: async (request, call) => adapter.generate(request, full(call)),
-        edit: edit === undefined ? null : async (request, call) => edit.call(adapter, request, full(call)),
-        variation: variation === undefined ? null : async (request, call) => variation.call(adapter, request, full(call)),
+        edit: edit === undefined ? null : async (request, call) => edit(request, full(call)),
+        variation: variation === undefined ? null : async (request, call) => variation(request, full(call)),
       };
       return { ok: true, provider };
     },

@@ -106,15 +106,15 @@ export interface ProviderAdapter<Options> {
    * images as they arrive (at most `request.partialImages` per image); one that cannot simply
    * answers with the final images.
    */
-  generate(request: GenerationRequest, call: ProviderCall<Options>): Promise<ProviderResult>;
+  generate: (request: GenerationRequest, call: ProviderCall<Options>) => Promise<ProviderResult>;
   /**
    * `POST /v1/images/edits`: exactly `request.n` images made from `request.images` (the first is
    * edited where `request.mask` is transparent; the rest are references). Absent when the
    * provider cannot edit: the router then skips its channels for edits.
    */
-  edit?(request: EditRequest, call: ProviderCall<Options>): Promise<ProviderResult>;
+  edit?: (request: EditRequest, call: ProviderCall<Options>) => Promise<ProviderResult>;
   /** `POST /v1/images/variations`: exactly `request.n` variations of `request.image`. */
-  variation?(request: VariationRequest, call: ProviderCall<Options>): Promise<ProviderResult>;
+  variation?: (request: VariationRequest, call: ProviderCall<Options>) => Promise<ProviderResult>;
 }
 
 /** What the router needs for one call, before the channel's options are bound in. */

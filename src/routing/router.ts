@@ -304,6 +304,8 @@ export class Router {
       }
       if (attempts >= this.#settings.maxAttempts) break;
     }
+    // The last attempt's own error (a GatewayError, or an abort's reason), rethrown as it is.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (lastError !== undefined) throw lastError;
     throw new GatewayError('service_unavailable', `Every upstream channel for '${request.model.id}' is failing; retry shortly.`, {
       retryAfterSeconds: Number.isFinite(shortestOpenMs) ? Math.max(1, Math.ceil(shortestOpenMs / 1000)) : 1,

@@ -77,7 +77,7 @@ describe('upstream usage outside sane bounds', () => {
     let costHeader = '';
     const charged = await chargedFor(async (apiKey) => {
       const { data, response } = await gateway.client({ apiKey }).images.generate({ model: 'gpt-image-1', prompt: PROMPT, quality: 'low' }).withResponse();
-      body = data as { usage?: ImageUsage };
+      body = data;
       costHeader = response.headers.get('x-imagegate-cost-usd') ?? '';
     });
     assert.deepEqual(charged, { committedMicroUsd: ESTIMATE_MICRO_USD, charges: [ESTIMATE_MICRO_USD] });

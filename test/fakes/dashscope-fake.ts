@@ -166,7 +166,7 @@ export class DashScopeFake {
     const prompt = body.input?.prompt;
     if (typeof prompt !== 'string' || prompt === '') return invalid(400, 'InvalidParameter', 'Field required: input.prompt');
     const parameters = body.parameters ?? {};
-    const size = String(parameters['size'] ?? '1664*928');
+    const size = textOr(parameters['size'], '1664*928');
     if (!FIXED_SIZES.includes(size)) {
       return invalid(400, 'InvalidParameter', `The size is not match the allowed size ['1664*928', '1472*1104', '1328*1328', '1104*1472', '928*1664']`);
     }
@@ -228,14 +228,14 @@ export class DashScopeFake {
     if (typeof prompt !== 'string' || prompt === '') return invalid(400, 'InvalidParameter', 'Field required: input.messages[0].content.text');
     const parameters = body.parameters ?? {};
     const free = FREE_SIZE_MODEL.test(body.model);
-    const size = String(parameters['size'] ?? '1328*1328');
+    const size = textOr(parameters['size'], '1328*1328');
     const [width = 0, height = 0] = size.split('*').map(Number);
     const fits = free
       ? Math.min(width, height) >= 512 && Math.max(width, height) <= 2048 && width * height >= 512 * 512 && width * height <= 2048 * 2048
       : FIXED_SIZES.includes(size);
     if (!fits) return invalid(400, 'InvalidParameter', `Size ${size} not supported.`);
     const n = parameters['n'] ?? 1;
-    if (typeof n !== 'number' || n < 1 || n > (free ? 6 : 1)) return invalid(400, 'InvalidParameter', `n ${String(n)} out of range.`);
+    if (typeof n !== 'number' || n < 1 || n > (free ? 6 : 1)) return invalid(400, 'InvalidParameter', `n ${JSON.stringify(n)} out of range.`);
     const seed = typeof parameters['seed'] === 'number' ? parameters['seed'] : 0;
     const choices = [];
     for (let i = 0; i < n; i += 1) {
@@ -288,4 +288,9 @@ function ok(output: Record<string, unknown>): Reply {
 
 function invalid(status: number, code: string, message: string): Reply {
   return { status, body: { code, message } };
+}
+
+/** A request field as text, or the default when it is absent or not a string. */
+function textOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
 }

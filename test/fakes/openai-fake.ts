@@ -39,7 +39,7 @@ function serveImage(stored: Map<string, Buffer>, received: Received, res: Server
 
 async function answerGeneration(received: Received, fault: Fault, res: ServerResponse, azure: boolean, stored: Map<string, Buffer>): Promise<void> {
   const body = (received.json ?? {}) as Record<string, unknown>;
-  const model = azure && received.path.includes('/deployments/') ? (received.path.split('/')[3] ?? '') : String(body['model'] ?? '');
+  const model = azure && received.path.includes('/deployments/') ? (received.path.split('/')[3] ?? '') : textOr(body['model'], '');
   const gpt = model.startsWith('gpt-image');
   if (gpt && 'response_format' in body) {
     return sendJson(res, 400, { error: { message: "Unknown parameter: 'response_format'.", type: 'invalid_request_error', param: 'response_format', code: 'unknown_parameter' } });
@@ -77,9 +77,9 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
     return;
   }
 
-  const [width, height] = String(body['size'] ?? '1024x1024').split('x').map(Number);
+  const [width, height] = textOr(body['size'], '1024x1024').split('x').map(Number);
   // Some compatible upstreams ignore output_format and always send png.
-  const format = (gpt && fault.kind !== 'ignore_format' ? String(body['output_format'] ?? 'png') : 'png') as 'png' | 'jpeg' | 'webp';
+  const format = (gpt && fault.kind !== 'ignore_format' ? textOr(body['output_format'], 'png') : 'png') as 'png' | 'jpeg' | 'webp';
   const n = Number(body['n'] ?? 1);
   const data: Array<Record<string, unknown>> = [];
   for (let i = 0; i < n; i += 1) {
@@ -109,7 +109,7 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
   if (azure) answer['prompt_filter_results'] = [{ prompt_index: 0, content_filter_results: {} }];
   if (body['stream'] === true) return sendStream(res, data, answer, Number(body['partial_images'] ?? 0), fault, { width: width ?? 1024, height: height ?? 1024, format });
   if (fault.kind === 'truncate') return sendTruncated(res, answer);
-  sendJson(res, 200, answer, { 'x-request-id': `upstream-${received.headers['x-client-request-id'] ?? 'none'}` });
+  sendJson(res, 200, answer, { 'x-request-id': `upstream-${String(received.headers['x-client-request-id'] ?? 'none')}` });
 }
 
 /** What some upstreams do with a request they refuse: quote its credentials back. */
@@ -243,4 +243,9 @@ async function answerEditOrVariation(received: Received, fault: Fault, res: Serv
     });
   }
   sendJson(res, 200, answer);
+}
+
+/** A request field as text, or the default when it is absent or not a string. */
+function textOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
 }

@@ -40,7 +40,7 @@ function concurrencySuite(name: string, factory: () => Promise<ConcurrencyFixtur
       const next = await fx.limiter.acquire('crowd', 5, LONG_LEASE_MS);
       assert.notEqual(next, null);
       assert.equal(await fx.limiter.acquire('crowd', 5, LONG_LEASE_MS), null);
-      await Promise.all([...held.slice(1), next].map((lease) => lease?.release()));
+      await Promise.all([...held.slice(1), next].map(async (lease) => lease?.release()));
     });
 
     it('frees one slot however often a lease is released', async () => {
@@ -114,7 +114,7 @@ describe('RedisConcurrencyLimiter', () => {
   it('grants exactly max of 50 concurrent acquires over 3 connections', async () => {
     const limiters = redis.clients.map((client) => new RedisConcurrencyLimiter(client, redis.prefix));
     const leases = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => limiters[i % limiters.length]?.acquire('replicas', 5, LONG_LEASE_MS) ?? null),
+      Array.from({ length: 50 }, async (_, i) => limiters[i % limiters.length]?.acquire('replicas', 5, LONG_LEASE_MS) ?? null),
     );
     assert.equal(granted(leases).length, 5);
   });

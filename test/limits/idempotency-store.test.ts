@@ -129,7 +129,7 @@ describe('RedisIdempotencyStore', () => {
 
   it('starts exactly one of 30 concurrent begins over 3 connections', async () => {
     const stores = redis.clients.map((client) => new RedisIdempotencyStore(client, redis.prefix));
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => stores[i % stores.length]?.begin(SCOPE, 'replicas', FP)));
+    const results = await Promise.all(Array.from({ length: 30 }, async (_, i) => stores[i % stores.length]?.begin(SCOPE, 'replicas', FP)));
     assert.equal(results.filter((r) => r?.state === 'started').length, 1);
   });
 });

@@ -173,7 +173,7 @@ describe('RedisRateLimiter', () => {
     const limiters = redis.clients.map((client) => new RedisRateLimiter(client, redis.prefix));
     const rule: RateRule = { limit: 50, windowMs: 3_600_000 };
     const decisions = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => limiters[i % limiters.length]?.consume('replicas', 1, rule)),
+      Array.from({ length: 200 }, async (_, i) => limiters[i % limiters.length]?.consume('replicas', 1, rule)),
     );
     assert.equal(decisions.filter((d) => d?.allowed === true).length, 50);
   });

@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import { errors, request } from 'undici';
 import { z } from 'zod';
 import type { ImageUsage } from '../../catalog/index.ts';
@@ -53,9 +54,7 @@ export async function streamGeneration(
     throw new GatewayError('upstream_error', `The connection to the upstream provider (${provider}) failed: ${errorText(err)}.`, { retryable: true, cause: err });
   }
   if (response.statusCode !== 200) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of response.body) chunks.push(Buffer.from(chunk));
-    const bytes = Buffer.concat(chunks);
+    const bytes = await buffer(response.body);
     // Errors come as ordinary JSON; the non-streaming reader maps them the same way.
     return readImagesResponse(provider, { status: response.statusCode, headers: response.headers, body: bytes, text: bytes.toString('utf8') }, channel, call);
   }

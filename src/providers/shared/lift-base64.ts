@@ -18,6 +18,8 @@ const MARKER = Buffer.from('"b64_json"', 'latin1');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
+// The NUL makes a placeholder no JSON string a client or upstream sends can collide with.
+// eslint-disable-next-line no-control-regex
 const PLACEHOLDER = /^\u0000imagegate-b64:(\d+)$/;
 
 export function parseLiftingBase64(raw: Buffer): LiftedJson | null {
