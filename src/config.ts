@@ -126,7 +126,12 @@ const ConfigSchema = z.strictObject({
     maxDownloadBytes: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
     downloadTimeoutMs: z.coerce.number().int().min(100).default(30_000),
     breaker: z.strictObject({
-      consecutiveFailures: z.coerce.number().int().min(1).default(5),
+      /**
+       * Open after this many failures in a row; 0 (the default) judges by failure rate only. A run
+       * of five bad answers is routine for a channel failing 20% at random, and opening on it shut
+       * a sole channel off for its whole cool-down (1,225 of 2,000 requests refused in a soak).
+       */
+      consecutiveFailures: z.coerce.number().int().min(0).default(0),
       failureRate: z.coerce.number().min(0).max(1).default(0.5),
       minSamples: z.coerce.number().int().min(1).default(20),
       windowMs: z.coerce.number().int().min(1000).default(60_000),

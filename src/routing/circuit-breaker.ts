@@ -1,5 +1,5 @@
 export interface BreakerSettings {
-  /** Open after this many failures in a row. */
+  /** Open after this many failures in a row; 0 turns the rule off (failure rate only). */
   readonly consecutiveFailures: number;
   /** Or open when the failure rate over the window reaches this (0–1)… */
   readonly failureRate: number;
@@ -78,7 +78,8 @@ export class CircuitBreaker {
     }
     const samples = this.#outcomes.length - this.#head;
     const rateTripped = samples >= this.#settings.minSamples && this.#failuresInWindow / samples >= this.#settings.failureRate;
-    if (this.#consecutive >= this.#settings.consecutiveFailures || rateTripped) this.#open(nowMs);
+    const runTripped = this.#settings.consecutiveFailures > 0 && this.#consecutive >= this.#settings.consecutiveFailures;
+    if (runTripped || rateTripped) this.#open(nowMs);
   }
 
   /** A call that was acquired but never made (aborted before sending) frees the probe slot. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GatewayError } from '../../src/errors.ts';
+import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { z } from 'zod';
 import { registerProvider } from '../../src/providers/register.ts';
@@ -275,5 +276,35 @@ describe('Router with a shared breaker board', () => {
     assert.equal(s.calls.length, 3);
     await assert.rejects(replicaB.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).status === 503);
     assert.equal(s.calls.length, 3, 'replica B made no call');
+  });
+});
+
+describe('Router with the default breaker settings', () => {
+  it('keeps serving a sole channel that fails 20% of calls, bursts included: at most 1% of requests fail', async () => {
+    const settings = { ...loadConfig({}, '/nonexistent').routing, backoffBaseMs: 1, backoffMaxMs: 2 };
+    // 20% of calls fail, spread evenly, plus one burst of six failures in a row (a bad moment,
+    // which five-in-a-row breakers answered by shutting the only channel off for 30 s).
+    const failAt = new Set<number>();
+    for (let call = 0; call < 2000; call += 5) failAt.add(call + 3);
+    for (let call = 400; call < 406; call += 1) failAt.add(call);
+    let calls = 0;
+    const adapter = bound({
+      id: 'flaky',
+      maxImagesPerCall: () => 10,
+      async generate(request): Promise<ProviderResult> {
+        const failing = failAt.has(calls);
+        calls += 1;
+        if (failing) throw retryable();
+        return { images: Array.from({ length: request.n }, () => ({ bytes: Buffer.alloc(1) })) };
+      },
+    });
+    const router = new Router({ channels: [channel('only', adapter)], local: null, settings, logger });
+    let failed = 0;
+    for (let i = 0; i < 1000; i += 1) {
+      await router.execute(gpt(), ctx()).catch(() => {
+        failed += 1;
+      });
+    }
+    assert.ok(failed <= 10, `${failed} of 1000 requests failed`);
   });
 });
