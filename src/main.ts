@@ -1,4 +1,5 @@
 import packageJson from '../package.json' with { type: 'json' };
+import { AUDIT_USAGE, audit } from './cli/audit.ts';
 import { parseCommandLine, printUsage, UsageError, wantsHelp } from './cli/command-line.ts';
 import { KEYS_USAGE, keysCommand } from './cli/keys.ts';
 import { MIGRATE_USAGE, migrate } from './cli/migrate.ts';
@@ -8,6 +9,7 @@ const USAGE = `usage: imagegate [command] (imagegate <command> --help for its op
   serve            run the gateway (the default)
   keys …           create, list, show, update and revoke API keys
   migrate          bring the database schema up to date and exit
+  audit            check the ledger's invariants (exit 1 on any violation)
   --version        print the version
   --help           print this`;
 
@@ -15,7 +17,7 @@ const SERVE_USAGE = `usage: imagegate serve
 Runs the gateway until SIGTERM or SIGINT. It takes no flags: settings come from environment
 variables and imagegate.yaml (the README's Configuration section lists them).`;
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE };
+const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE, audit: AUDIT_USAGE };
 
 /** Runs one command and returns the exit code. Help and argument checks come before the config is read. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -47,6 +49,10 @@ async function main(argv: readonly string[]): Promise<number> {
       if (wantsHelp(rest)) return printUsage(MIGRATE_USAGE);
       parseCommandLine({ usage: MIGRATE_USAGE, options: {}, positionals: [] }, rest);
       return migrate(loadConfig());
+    case 'audit':
+      if (wantsHelp(rest)) return printUsage(AUDIT_USAGE);
+      parseCommandLine({ usage: AUDIT_USAGE, options: {}, positionals: [] }, rest);
+      return audit(loadConfig());
     default:
       throw new UsageError(command.startsWith('-') ? `unknown option '${command}'` : `unknown command '${command}'`, USAGE);
   }
