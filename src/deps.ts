@@ -125,6 +125,11 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     links: storage.links,
     defaultModel: config.server.defaultModel,
     maxBodyBytes: config.server.maxBodyBytes,
+    http: {
+      requestTimeoutMs: config.server.requestTimeoutMs,
+      headersTimeoutMs: config.server.headersTimeoutMs,
+      maxConnections: config.server.maxConnections,
+    },
     urlTtlSeconds: config.storage.urlTtlSeconds,
     now: Date.now,
   };
