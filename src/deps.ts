@@ -127,7 +127,8 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     maxBodyBytes: config.server.maxBodyBytes,
     http: {
       requestTimeoutMs: config.server.requestTimeoutMs,
-      headersTimeoutMs: config.server.headersTimeoutMs,
+      // Node refuses a headers timeout longer than the request timeout that contains it.
+      headersTimeoutMs: Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs),
       maxConnections: config.server.maxConnections,
     },
     urlTtlSeconds: config.storage.urlTtlSeconds,
