@@ -24,7 +24,8 @@ export function createClientErrorHandler(deps: { logger: Logger; isShuttingDown:
     answered.add(socket);
     const error = describeClientError(err, deps.isShuttingDown(), deps.limits);
     const requestId = newRequestId();
-    deps.logger.info({ reqId: requestId, code: err.code, status: error.status }, 'request refused by the HTTP parser');
+    // debug, not info: a client can cause these at any rate, and each is answered already.
+    deps.logger.debug({ reqId: requestId, code: err.code, status: error.status }, 'request refused by the HTTP parser');
     // An answer already under way on this connection cannot be followed by another one.
     const inFlight: unknown = Reflect.get(socket, '_httpMessage');
     const started = inFlight instanceof ServerResponse && inFlight.headersSent;
@@ -35,9 +36,9 @@ export function createClientErrorHandler(deps: { logger: Logger; isShuttingDown:
       socket.destroy();
       return;
     }
+    // Half-close: what the client still sends is read (any further parser error is ignored above)
+    // until it closes or the linger timer does.
     socket.end(rawErrorResponse(error, requestId));
-    // What the client still sends is read and dropped, not parsed again.
-    socket.resume();
   };
 }
 
