@@ -67,8 +67,8 @@ describe('HTTP parser errors and request timeouts', () => {
     assert.equal(answer.status, 408, JSON.stringify(answer));
     assert.equal(assertEnvelope(answer.body).error.code, 'request_timeout');
     assert.equal(answer.headers['x-should-retry'], 'true');
-    // 1.5 s limit, checked every ~200 ms.
-    assert.ok(answer.elapsedMs >= 1400 && answer.elapsedMs < 3500, `closed after ${answer.elapsedMs} ms`);
+    // 1.5 s limit, checked every ~200 ms; the upper bound leaves room for a loaded machine.
+    assert.ok(answer.elapsedMs >= 1400 && answer.elapsedMs < 5000, `closed after ${answer.elapsedMs} ms`);
   });
 
   it('a malformed URL is a 404 envelope', async () => {

@@ -49,7 +49,7 @@ describe('scripts/check-services.mjs', () => {
     assert.match(result.stderr, /docker run .*postgres/);
     assert.match(result.stderr, /IMAGEGATE_TEST_PG/);
     assert.doesNotMatch(result.stderr, /hunter2|Redis is not/);
-    assert.ok(result.elapsedMs < 5000, `${result.elapsedMs} ms`);
+    assert.ok(result.elapsedMs < 8000, `${result.elapsedMs} ms`);
   });
 
   it('fails at once without Redis, saying so and how to start it', async () => {
@@ -57,7 +57,7 @@ describe('scripts/check-services.mjs', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Redis is not reachable at redis:\/\/127\.0\.0\.1:1 \(connect ECONNREFUSED/);
     assert.match(result.stderr, /IMAGEGATE_TEST_REDIS/);
-    assert.ok(result.elapsedMs < 5000, `${result.elapsedMs} ms`);
+    assert.ok(result.elapsedMs < 8000, `${result.elapsedMs} ms`);
   });
 
   it('fails within seconds when a service accepts connections but never answers', async () => {
@@ -65,6 +65,7 @@ describe('scripts/check-services.mjs', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /PostgreSQL is not reachable/);
     assert.match(result.stderr, /Redis is not reachable/);
-    assert.ok(result.elapsedMs < 8000, `${result.elapsedMs} ms`);
+    // The preflight's own timeout is 3 s; the rest is a loaded machine starting Node.
+    assert.ok(result.elapsedMs < 12_000, `${result.elapsedMs} ms`);
   });
 });
