@@ -50,6 +50,6 @@ export default tseslint.config(
   {
     files: ['*.js', 'bin/*.mjs', 'scripts/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
   },
 );

@@ -1,9 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './api/admin/keys.ts';
+import { answerUnknownExpectation, createClientErrorHandler, shutdownRefusal } from './api/client-errors.ts';
 import { trackConnections } from './api/connection-tracker.ts';
+import { checkBodyText, checkRequestLine } from './api/input-boundary.ts';
+import { rawErrorResponse } from './api/raw-error-response.ts';
+import { newRequestId } from './api/request-id.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
 import { registerFileRoutes } from './api/files.ts';
 import { registerUsageRoute } from './api/usage.ts';
@@ -25,7 +28,7 @@ import type { ImagesDeps } from './images/types.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import type { Limits } from './limits/index.ts';
 import type { Database } from './db/schema.ts';
-import { GatewayError, renderError } from './errors.ts';
+import { errorHeaders, GatewayError, renderError } from './errors.ts';
 import type { AnomalyCounter } from './ledger/anomalies.ts';
 import type { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
@@ -59,21 +62,38 @@ export interface Deps {
   /** Makes the links of `url` answers (the gateway's own, or presigned S3 links). */
   readonly links: LinkSigner;
   readonly maxBodyBytes: number;
+  /** How long a client may take to send a request, and how many connections may be open. */
+  readonly http: HttpLimits;
   readonly urlTtlSeconds: number;
   readonly holdTtlMs: number;
   /** Epoch milliseconds; injectable so tests can move time. */
   readonly now: () => number;
 }
 
+/** The HTTP server's own limits (`server.*` in the config). */
+export interface HttpLimits {
+  /** The whole request, headers and body, must arrive within this (Node's requestTimeout). */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  /** Connections over this are closed as they arrive (Node's server.maxConnections). */
+  readonly maxConnections: number;
+}
+
+/** Node's default header limit, set explicitly so the 431 answer can state it. */
+const MAX_HEADER_BYTES = 16 * 1024;
+
 export interface App {
   readonly fastify: FastifyInstance;
-  /** Refuse new requests with 503 from now on; in-flight ones run to the end. */
+  /**
+   * Refuse new requests with 503 from now on (`/readyz` too), while still listening, so a load
+   * balancer sees the replica leave instead of connections refused; in-flight ones run to the end.
+   */
   beginShutdown(): void;
   /**
    * Graceful stop: no new requests, in-flight ones finish, then the server closes. Keep-alive
    * connections are closed as soon as they are idle, including ones that become idle during the
    * wait (a single closeIdleConnections at the start misses those, and Node would otherwise wait
-   * out their keep-alive timeout).
+   * out their keep-alive timeout). Requests whose body is still arriving are answered 503 and cut.
    */
   close(): Promise<void>;
 }
@@ -82,10 +102,30 @@ export interface App {
 export function buildApp(deps: Deps): App {
   let shuttingDown = false;
   const loggerInstance: FastifyBaseLogger = deps.logger;
+  const limits = deps.http;
   const app = Fastify({
     loggerInstance,
     bodyLimit: deps.maxBodyBytes,
-    genReqId: () => `req_${randomBytes(12).toString('hex')}`,
+    genReqId: newRequestId,
+    // Fastify's default of 0 leaves request bodies without any time limit.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks these timeouts on an interval (30 s by default), far coarser than they are.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // Node answers a missing Host with an empty 400; input-boundary.ts answers it in the envelope.
+      requireHostHeader: false,
+    },
+    // Parser errors (and the timeouts above) in the OpenAI envelope instead of Fastify's body.
+    clientErrorHandler: createClientErrorHandler({
+      logger: deps.logger,
+      isShuttingDown: () => shuttingDown,
+      limits: { headersTimeoutMs: limits.headersTimeoutMs, requestTimeoutMs: limits.requestTimeoutMs, maxHeaderBytes: MAX_HEADER_BYTES },
+    }),
+    // Fastify's own 503 while closing has its own body; the onRequest hook below answers instead.
+    return503OnClosing: false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Content-addressed file names are long; Fastify's default of 100 characters is enough, but
@@ -93,15 +133,18 @@ export function buildApp(deps: Deps): App {
     routerOptions: { maxParamLength: 200 },
     // Malformed URLs (bad percent-encoding) fail before routing; answer them in our envelope too.
     frameworkErrors: (_error, request, reply) => {
-      const { status, body } = renderError(new GatewayError('not_found', 'The request URL is malformed.'), request.id);
+      const error = new GatewayError('not_found', 'The request URL is malformed.');
+      const { status, body } = renderError(error, request.id);
       // This hook's reply is typed for an unknown route; it is a plain reply all the same.
       const plain = reply as unknown as FastifyReply;
-      void plain.header('x-request-id', request.id).code(status).send(body);
+      void plain.header('x-request-id', request.id).headers(errorHeaders(error)).code(status).send(body);
     },
   });
   app.decorateRequest('apiKey', null);
 
   const connections = trackConnections(app.server);
+  app.server.maxConnections = limits.maxConnections;
+  app.server.on('checkExpectation', answerUnknownExpectation);
   // Fastify parses text/plain by default; this API takes JSON only (and multipart where noted), so
   // anything else is a 415 rather than a string that fails validation later.
   app.removeContentTypeParser('text/plain');
@@ -110,9 +153,11 @@ export function buildApp(deps: Deps): App {
     void reply.header('x-request-id', request.id);
     if (shuttingDown) {
       void reply.header('connection', 'close');
-      throw new GatewayError('service_unavailable', 'The server is shutting down; retry on another instance.', { retryAfterSeconds: 1 });
+      throw shutdownRefusal();
     }
+    checkRequestLine(request);
   });
+  app.addHook('preValidation', async (request) => checkBodyText(request));
 
   // Responses finished during shutdown close their connection, so keep-alive sockets of in-flight
   // requests do not hold the server open after their last response.
@@ -125,19 +170,15 @@ export function buildApp(deps: Deps): App {
     const { status, body } = renderError(mapped, request.id);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.error.code, status }, 'request refused');
-    if (mapped instanceof GatewayError) {
-      void reply.headers(mapped.headers);
-      if (mapped.retryAfterSeconds !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
-    }
-    return reply.code(status).send(body);
+    // After a framing fault nothing more on this connection can be trusted.
+    if (mapped instanceof GatewayError && mapped.code === 'malformed_request') void reply.header('connection', 'close');
+    return reply.headers(errorHeaders(mapped)).code(status).send(body);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const { status, body } = renderError(
-      new GatewayError('not_found', `Unknown request URL: ${request.method} ${request.url.split('?')[0]}.`),
-      request.id,
-    );
-    return reply.code(status).send(body);
+    const error = new GatewayError('not_found', `Unknown request URL: ${request.method} ${request.url.split('?')[0]}.`);
+    const { status, body } = renderError(error, request.id);
+    return reply.headers(errorHeaders(error)).code(status).send(body);
   });
 
   registerHealthRoute(app, deps.db, () => shuttingDown);
@@ -171,9 +212,14 @@ export function buildApp(deps: Deps): App {
     },
     close: async () => {
       shuttingDown = true;
-      const sweeper = setInterval(() => connections.closeIdle(), 50);
-      try {
+      const sweep = (): void => {
+        const cut = connections.cutUnfinished(() => rawErrorResponse(shutdownRefusal(), newRequestId()));
+        if (cut > 0) deps.logger.warn({ cut }, 'shutdown: cut requests whose body had not arrived');
         connections.closeIdle();
+      };
+      const sweeper = setInterval(sweep, 50);
+      try {
+        sweep();
         await app.close();
       } finally {
         clearInterval(sweeper);

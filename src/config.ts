@@ -54,6 +54,17 @@ const ConfigSchema = z.strictObject({
     maxBodyBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
     /** How long in-flight requests may run on after SIGTERM before the process exits. */
     shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
+    /**
+     * After SIGTERM, how long the server keeps listening and answers 503 (with `/readyz` failing)
+     * before it closes, so a load balancer has seen the replica leave. Part of the grace period.
+     */
+    drainDelayMs: z.coerce.number().int().min(0).default(5000),
+    /** The whole request, headers and body, must arrive within this; uploads of big edits need time. */
+    requestTimeoutMs: z.coerce.number().int().min(100).default(60_000),
+    /** The request line and headers must arrive within this (at most requestTimeoutMs, which includes them). */
+    headersTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+    /** Connections open at once; more are closed as they arrive. */
+    maxConnections: z.coerce.number().int().min(1).default(4096),
     /** The model used when a request names none (CometAPI's API reference gives dall-e-3 as `model`'s default). */
     defaultModel: z.string().min(1).default('dall-e-3'),
     /**
@@ -174,6 +185,10 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | re
   { env: 'IMAGEGATE_PUBLIC_BASE_URL', path: ['server', 'publicBaseUrl'] },
   { env: 'IMAGEGATE_MAX_BODY_BYTES', path: ['server', 'maxBodyBytes'] },
   { env: 'IMAGEGATE_SHUTDOWN_GRACE_MS', path: ['server', 'shutdownGraceMs'] },
+  { env: 'IMAGEGATE_DRAIN_DELAY_MS', path: ['server', 'drainDelayMs'] },
+  { env: 'IMAGEGATE_REQUEST_TIMEOUT_MS', path: ['server', 'requestTimeoutMs'] },
+  { env: 'IMAGEGATE_HEADERS_TIMEOUT_MS', path: ['server', 'headersTimeoutMs'] },
+  { env: 'IMAGEGATE_MAX_CONNECTIONS', path: ['server', 'maxConnections'] },
   { env: 'IMAGEGATE_DEFAULT_MODEL', path: ['server', 'defaultModel'] },
   { env: 'IMAGEGATE_UNSUPPORTED_PARAMS', path: ['server', 'unsupportedParams'] },
   { env: 'IMAGEGATE_WORKERS', path: ['server', 'workers'] },
@@ -248,6 +263,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (config.server.workers > 1 && config.redis.url === undefined) {
     // In-process limits would be per worker: a key's 10 requests a minute would become 10 per worker.
     throw new ConfigError('server.workers: more than one worker needs REDIS_URL, so limits and idempotency are shared between them');
+  }
+  if (config.server.shutdownGraceMs > 0 && config.server.drainDelayMs >= config.server.shutdownGraceMs) {
+    throw new ConfigError('server.drainDelayMs: must be shorter than server.shutdownGraceMs, which includes it');
   }
   if (config.server.workers > 1 && config.server.port === 0) throw new ConfigError('server.workers: workers share one fixed port; set server.port');
   config.channels = config.channels.map((channel, index) => ({ ...channel, ...resolveChannelKey(channel, index, env) }));

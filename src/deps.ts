@@ -130,6 +130,12 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     signer,
     links: storage.links,
     maxBodyBytes: config.server.maxBodyBytes,
+    http: {
+      requestTimeoutMs: config.server.requestTimeoutMs,
+      // Node refuses a headers timeout longer than the request timeout that contains it.
+      headersTimeoutMs: Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs),
+      maxConnections: config.server.maxConnections,
+    },
     urlTtlSeconds: config.storage.urlTtlSeconds,
     now,
   };

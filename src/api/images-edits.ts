@@ -2,6 +2,7 @@ import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type EditParams, type EditRequest, editFieldsFromForm, editFieldsFromJson, type ImageRef, MAX_EDIT_IMAGES, validateEditFields, validateEditImages } from '../contract/edit.ts';
 import type { ContractSettings } from '../contract/generation.ts';
+import { decodeDataUrl } from '../contract/data-url.ts';
 import type { RawImage } from '../contract/input-image.ts';
 import { busboyLimits, type FormLimits, formatBytes, readForm } from '../contract/multipart.ts';
 import { GatewayError } from '../errors.ts';
@@ -140,8 +141,6 @@ async function readEditInput(request: FastifyRequest, limits: FormLimits, contra
   };
 }
 
-const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*?)(;base64)?,/i;
-
 /**
  * An `image_url`: a data URL is decoded in place; an http(s) URL is downloaded through the
  * SSRF-guarded agent (public addresses only, every redirect checked, size cap, timeout). A URL
@@ -149,14 +148,13 @@ const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*?)(;base64)?,/i;
  */
 async function fetchRef(fetcher: ImageFetcher, ref: ImageRef, maxBytes: number, signal: AbortSignal): Promise<RawImage> {
   const param = `${ref.param}.image_url`;
-  const data = DATA_URL.exec(ref.url);
+  const data = decodeDataUrl(ref.url, param);
   if (data !== null) {
-    const payload = ref.url.slice(data[0].length);
-    const bytes = data[3] === undefined ? Buffer.from(decodeURIComponent(payload), 'latin1') : Buffer.from(payload, 'base64');
+    const { bytes, declaredType } = data;
     if (bytes.length > maxBytes) {
       throw new GatewayError('payload_too_large', `Invalid file '${ref.param}': it is larger than the ${formatBytes(maxBytes)} accepted per file.`, { param });
     }
-    return { param: ref.param, bytes, declaredType: data[1] ?? '', filename: '' };
+    return { param: ref.param, bytes, declaredType, filename: '' };
   }
   let url: URL;
   try {

@@ -53,13 +53,19 @@ export async function serve(config: Config): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // From here /readyz fails and new requests get 503 + Retry-After, while the port stays open:
+    // a load balancer that still sends traffic here gets an answer it retries elsewhere, not a
+    // refused connection. Ctrl-C (SIGINT) is a person at a terminal: no balancer to wait for.
+    app.beginShutdown();
+    const drainMs = signal === 'SIGINT' ? 0 : config.server.drainDelayMs;
+    logger.info({ signal, drainMs }, 'shutting down: draining, then finishing in-flight requests');
     clearInterval(sweeper);
     const forced = setTimeout(() => {
       logger.warn('shutdown grace period over; exiting with requests still open');
       process.exit(1);
     }, config.server.shutdownGraceMs);
     forced.unref();
+    await new Promise((resolve) => setTimeout(resolve, drainMs));
     await app.close();
     await deps.jobRunner.stop();
     await deps.closeBackends();

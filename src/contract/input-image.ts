@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import type { OutputFormat } from '../catalog/index.ts';
 import { GatewayError } from '../errors.ts';
 import { isStructurallyComplete } from '../media/complete.ts';
+import { HEADER_ONLY, pixelLimitExcess } from '../media/pixel-limit.ts';
 import { mimeOf, sniffImageFormat } from '../media/sniff.ts';
 
 /*
@@ -36,9 +37,6 @@ export interface InputImage {
   readonly filename: string;
 }
 
-/** Decompression bombs fail fast: far above any real photo, as in the media step. */
-const MAX_INPUT_PIXELS = 64_000_000;
-
 /**
  * Checks that `raw` is an image of one of the `accepted` formats and reads its size. Refusals name
  * the part: `Invalid file 'image[0]': unsupported mimetype ('text/plain'). Supported file formats
@@ -63,16 +61,13 @@ export async function probeImage(raw: RawImage, accepted: readonly OutputFormat[
   if (!isStructurallyComplete(raw.bytes, format)) throw unreadable(raw, format);
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(raw.bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    meta = await sharp(raw.bytes, HEADER_ONLY).metadata();
   } catch (err) {
     throw unreadable(raw, format, err);
   }
   const { width, height } = meta.autoOrient;
-  if (width * height > MAX_INPUT_PIXELS) {
-    throw new GatewayError('invalid_value', `Invalid file '${raw.param}': ${width}x${height} is more than ${MAX_INPUT_PIXELS / 1_000_000} megapixels.`, {
-      param: raw.param,
-    });
-  }
+  const excess = pixelLimitExcess(width, height);
+  if (excess !== null) throw new GatewayError('invalid_value', `Invalid file '${raw.param}': the image is ${excess}.`, { param: raw.param });
   return { param: raw.param, bytes: raw.bytes, format, width, height, hasAlpha: meta.hasAlpha === true, filename: raw.filename };
 }
 

@@ -59,6 +59,11 @@ export async function readForm(parts: AsyncIterable<SourcePart>, limits: FormLim
           throw new GatewayError('invalid_value', `Invalid value for '${part.fieldname}': it is too long.`, { param: part.fieldname });
         }
         const value = typeof part.value === 'string' ? part.value : String(part.value);
+        // As for JSON bodies (api/input-boundary.ts): no text with NUL goes further.
+        if (value.includes('\u0000') || part.fieldname.includes('\u0000')) {
+          const param = part.fieldname.replaceAll('\u0000', '\\u0000');
+          throw new GatewayError('invalid_value', `Invalid value for '${param}': text may not contain NUL (\\u0000) characters.`, { param });
+        }
         fields.set(part.fieldname, [...(fields.get(part.fieldname) ?? []), value]);
         hash.update(`f\u0000${part.fieldname}\u0000${value}\u0000`);
         continue;

@@ -1,5 +1,6 @@
 import { type Dispatcher, request } from 'undici';
 import { GatewayError } from '../errors.ts';
+import { decodedBody } from './decode-body.ts';
 import { assertUrlAllowed, BlockedAddressError } from './guarded-agent.ts';
 
 export interface DownloadOptions {
@@ -44,7 +45,7 @@ export async function downloadImage(url: string, options: DownloadOptions): Prom
       }
       const chunks: Buffer[] = [];
       let total = 0;
-      for await (const chunk of response.body) {
+      for await (const chunk of decodedBody(response.body, response.headers['content-encoding'], 'image host')) {
         const buffer = chunk as Buffer;
         total += buffer.length;
         if (total > options.maxBytes) {

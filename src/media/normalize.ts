@@ -4,6 +4,7 @@ import { GatewayError } from '../errors.ts';
 import { isStructurallyComplete } from './complete.ts';
 import { withEncoder } from './encoder.ts';
 import { reencodeReason } from './needs-reencode.ts';
+import { HEADER_ONLY, MAX_INPUT_PIXELS, pixelLimitExcess } from './pixel-limit.ts';
 import { sniffImageFormat } from './sniff.ts';
 
 /** What every delivered image must be: the request's format, compression, size and background. */
@@ -22,12 +23,6 @@ export interface NormalizedImage {
   readonly width: number;
   readonly height: number;
 }
-
-/*
- * Larger than any size a model delivers (3840x2160 is 8.3 MP) with room for an upstream that
- * over-delivers, yet small enough that a decompression bomb fails fast instead of filling memory.
- */
-const MAX_INPUT_PIXELS = 64_000_000;
 
 /** Opaque targets and JPEG (which has no alpha) get transparent pixels on white, like a page. */
 const FLATTEN_BACKGROUND = { r: 255, g: 255, b: 255 } as const;
@@ -49,10 +44,12 @@ export async function normalizeImage(input: Buffer, target: NormalizeTarget): Pr
 
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    meta = await sharp(input, HEADER_ONLY).metadata();
   } catch (err) {
     throw badImage(`is not a readable ${format} image`, err);
   }
+  const excess = pixelLimitExcess(meta.autoOrient.width, meta.autoOrient.height);
+  if (excess !== null) throw badImage(`is ${excess}`);
   const { width, height } = target.size ?? meta.autoOrient;
   const reason = reencodeReason(input, format, meta, {
     format: target.format,

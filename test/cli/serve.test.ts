@@ -12,7 +12,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 function imagegate(args: string[], env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [path.join(ROOT, 'src/main.ts'), ...args], {
     cwd: env['IMAGEGATE_DATA_DIR'] ?? ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
+    // No load balancer in tests to wait for: stop without the drain delay (test/cli/shutdown.test.ts tests it).
+    env: { PATH: process.env['PATH'] ?? '', IMAGEGATE_DRAIN_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { brotliCompressSync, constants as zlibConstants, deflateSync, gzipSync } from 'node:zlib';
 
 /** A request the fake received, as the upstream would see it. */
 export interface Received {
@@ -36,7 +37,9 @@ export type Fault =
   /** Streams one partial image, then an error event quoting the Authorization header. */
   | { kind: 'echo_auth_stream' }
   /** Answers normally but reports this `usage` (in each completed event, when streaming). */
-  | { kind: 'usage'; usage: unknown };
+  | { kind: 'usage'; usage: unknown }
+  /** The answer compressed with this Content-Encoding (some upstreams compress unasked). */
+  | { kind: 'compress'; encoding: 'gzip' | 'br' | 'deflate' };
 
 export type Handler = (received: Received, fault: Fault, res: ServerResponse) => Promise<void> | void;
 
@@ -134,6 +137,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** Sends a JSON body compressed with `encoding`, declaring it in Content-Encoding. */
+export function sendCompressed(res: ServerResponse, status: number, body: unknown, encoding: 'gzip' | 'br' | 'deflate'): void {
+  const text = Buffer.from(JSON.stringify(body));
+  // Brotli's default quality (11) takes seconds on a megabyte of base64; servers use ~4 on the fly.
+  const bytes = encoding === 'gzip' ? gzipSync(text) : encoding === 'br' ? brotliCompressSync(text, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } }) : deflateSync(text);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-encoding': encoding, 'content-length': bytes.length });
+  res.end(bytes);
 }
 
 /** Sends the first half of a JSON body with a Content-Length for all of it, then cuts the socket. */

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { FakeServer, type Fault, type Received, sendJson, sendTruncated } from './fake-server.ts';
+import { FakeServer, type Fault, type Received, sendCompressed, sendJson, sendTruncated } from './fake-server.ts';
 import { fakeImage } from './fake-images.ts';
 
 const GPT_ONLY = ['output_format', 'output_compression', 'background', 'moderation'];
@@ -109,6 +109,7 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
   if (azure) answer['prompt_filter_results'] = [{ prompt_index: 0, content_filter_results: {} }];
   if (body['stream'] === true) return sendStream(res, data, answer, Number(body['partial_images'] ?? 0), fault, { width: width ?? 1024, height: height ?? 1024, format });
   if (fault.kind === 'truncate') return sendTruncated(res, answer);
+  if (fault.kind === 'compress') return sendCompressed(res, 200, answer, fault.encoding);
   sendJson(res, 200, answer, { 'x-request-id': `upstream-${String(received.headers['x-client-request-id'] ?? 'none')}` });
 }
 

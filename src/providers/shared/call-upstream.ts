@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import { GatewayError } from '../../errors.ts';
+import { decodedBody } from '../../http/decode-body.ts';
 import type { Channel } from '../types.ts';
 import { malformedResponse } from './upstream-errors.ts';
 
@@ -56,7 +57,7 @@ export async function callUpstream(
     try {
       const chunks: Buffer[] = [];
       let total = 0;
-      for await (const chunk of response.body) {
+      for await (const chunk of decodedBody(response.body, response.headers['content-encoding'], channel.provider)) {
         const buffer = chunk as Buffer;
         total += buffer.length;
         if (total > MAX_RESPONSE_BYTES) {
