@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config.channels.map((c) => [c.id, c.apiKey, c.priority]), [['main', 'sk-from-file', 5], ['az', 'az-secret', 0]]);
     assert.equal(config.routing.fallbackToLocal, true);
     assert.equal(config.routing.breaker.cooldownMs, 1000);
-    assert.equal(config.routing.breaker.consecutiveFailures, 5);
+    assert.equal(config.routing.breaker.consecutiveFailures, 0, "by failure rate only, by default");
     assert.ok(config.prices['dall-e-3'] !== undefined);
   });
 
