@@ -3,6 +3,7 @@ import { dashscopeProvider } from './dashscope/index.ts';
 import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
 import { registerProvider } from './register.ts';
+import { stabilityProvider } from './stability/index.ts';
 import type { RegisteredProvider } from './types.ts';
 
 /** Every provider the gateway can speak, by id. Adding a provider is one line here. */
@@ -12,5 +13,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(openaiProvider),
     registerProvider(azureOpenAIProvider),
     registerProvider(dashscopeProvider),
+    registerProvider(stabilityProvider),
   ].map((provider) => [provider.id, provider]),
 );
