@@ -1,4 +1,5 @@
 import { azureOpenAIProvider } from './azure-openai/index.ts';
+import { bflProvider } from './bfl/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
 import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
@@ -14,5 +15,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(azureOpenAIProvider),
     registerProvider(dashscopeProvider),
     registerProvider(stabilityProvider),
+    registerProvider(bflProvider),
   ].map((provider) => [provider.id, provider]),
 );

@@ -1,5 +1,6 @@
 import type { ModelSpec } from '../types.ts';
 import { ALIBABA_MODELS } from './alibaba.ts';
+import { BLACK_FOREST_LABS_MODELS } from './black-forest-labs.ts';
 import { OPENAI_MODELS } from './openai.ts';
 import { STABILITY_MODELS } from './stability.ts';
 
@@ -7,4 +8,9 @@ import { STABILITY_MODELS } from './stability.ts';
  * Every built-in model, one file per maker (a provider that brings new models adds its file and
  * one line here). Operators add and change models in imagegate.yaml (`models:`).
  */
-export const MODELS: readonly ModelSpec[] = [...OPENAI_MODELS, ...ALIBABA_MODELS, ...STABILITY_MODELS];
+export const MODELS: readonly ModelSpec[] = [
+  ...OPENAI_MODELS,
+  ...ALIBABA_MODELS,
+  ...STABILITY_MODELS,
+  ...BLACK_FOREST_LABS_MODELS,
+];
