@@ -105,7 +105,7 @@ describe('FLUX through the bfl provider, end to end', () => {
   });
 
   it('reports the size delivered when BFL\'s grid changed it', async () => {
-    const { data, response } = await gateway.client().images.generate({ model: 'flux-pro-1.1', prompt: 'a long banner', size: '800x160' as never }).withResponse();
+    const { data, response } = await gateway.client().images.generate({ model: 'flux-pro-1.1', prompt: 'a long banner', size: '800x160' }).withResponse();
     assert.equal(response.headers.get('x-imagegate-delivered-size'), '1280x256');
     assert.equal((data as unknown as { size?: string }).size, '1280x256');
     const image = await decode(Buffer.from(data.data?.[0]?.b64_json ?? '', 'base64'));

@@ -132,7 +132,7 @@ function taskState(task: TaskHandle, answer: { status: string; result?: unknown;
 /** "Content Moderated", with BFL's reasons when `details` lists them (`{"Moderation Reasons": [...]}`). */
 function moderationDetail(status: string, details: Record<string, unknown> | null | undefined): string {
   const reasons = Object.values(details ?? {})
-    .flatMap((value) => (Array.isArray(value) ? value : [value]))
+    .flatMap((value): unknown[] => (Array.isArray(value) ? (value as unknown[]) : [value]))
     .filter((value): value is string => typeof value === 'string' && value !== '');
   const what = status === 'Request Moderated' ? 'the request was flagged by moderation' : 'the generated image was flagged by moderation';
   return reasons.length === 0 ? what : `${what} (${reasons.slice(0, 3).join(', ')})`;
