@@ -1,3 +1,4 @@
+import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
 import { localProvider } from './local/index.ts';
@@ -12,5 +13,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(openaiProvider),
     registerProvider(azureOpenAIProvider),
     registerProvider(dashscopeProvider),
+    registerProvider(arkProvider),
   ].map((provider) => [provider.id, provider]),
 );
