@@ -1,3 +1,4 @@
+import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { bflProvider } from './bfl/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
@@ -16,5 +17,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(dashscopeProvider),
     registerProvider(stabilityProvider),
     registerProvider(bflProvider),
+    registerProvider(arkProvider),
   ].map((provider) => [provider.id, provider]),
 );

@@ -1,6 +1,7 @@
 import type { ModelSpec } from '../types.ts';
 import { ALIBABA_MODELS } from './alibaba.ts';
-import { BLACK_FOREST_LABS_MODELS } from './black-forest-labs.ts';
+export const MODELS: readonly ModelSpec[] = [
+];
 import { OPENAI_MODELS } from './openai.ts';
 import { STABILITY_MODELS } from './stability.ts';
 
@@ -13,4 +14,5 @@ export const MODELS: readonly ModelSpec[] = [
   ...ALIBABA_MODELS,
   ...STABILITY_MODELS,
   ...BLACK_FOREST_LABS_MODELS,
+  ...BYTEDANCE_MODELS,
 ];
