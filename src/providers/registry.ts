@@ -4,6 +4,7 @@ import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
 import { registerProvider } from './register.ts';
 import type { RegisteredProvider } from './types.ts';
+import { xaiProvider } from './xai/index.ts';
 
 /** Every provider the gateway can speak, by id. Adding a provider is one line here. */
 export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
@@ -12,5 +13,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(openaiProvider),
     registerProvider(azureOpenAIProvider),
     registerProvider(dashscopeProvider),
+    registerProvider(xaiProvider),
   ].map((provider) => [provider.id, provider]),
 );
