@@ -2,6 +2,7 @@ import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
 import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
+import { openrouterProvider } from './openrouter/index.ts';
 import { registerProvider } from './register.ts';
 import type { RegisteredProvider } from './types.ts';
 import { xaiProvider } from './xai/index.ts';
@@ -14,5 +15,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(azureOpenAIProvider),
     registerProvider(dashscopeProvider),
     registerProvider(xaiProvider),
+    registerProvider(openrouterProvider),
   ].map((provider) => [provider.id, provider]),
 );
