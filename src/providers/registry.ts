@@ -4,9 +4,11 @@ import { bflProvider } from './bfl/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
 import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
+import { openrouterProvider } from './openrouter/index.ts';
 import { registerProvider } from './register.ts';
 import { stabilityProvider } from './stability/index.ts';
 import type { RegisteredProvider } from './types.ts';
+import { xaiProvider } from './xai/index.ts';
 
 /** Every provider the gateway can speak, by id. Adding a provider is one line here. */
 export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
@@ -18,5 +20,7 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(stabilityProvider),
     registerProvider(bflProvider),
     registerProvider(arkProvider),
+    registerProvider(xaiProvider),
+    registerProvider(openrouterProvider),
   ].map((provider) => [provider.id, provider]),
 );

@@ -1,9 +1,10 @@
 import type { ModelSpec } from '../types.ts';
 import { ALIBABA_MODELS } from './alibaba.ts';
-export const MODELS: readonly ModelSpec[] = [
-];
+import { BLACK_FOREST_LABS_MODELS } from './black-forest-labs.ts';
+import { BYTEDANCE_MODELS } from './bytedance.ts';
 import { OPENAI_MODELS } from './openai.ts';
 import { STABILITY_MODELS } from './stability.ts';
+import { XAI_MODELS } from './xai.ts';
 
 /**
  * Every built-in model, one file per maker (a provider that brings new models adds its file and
@@ -12,7 +13,8 @@ import { STABILITY_MODELS } from './stability.ts';
 export const MODELS: readonly ModelSpec[] = [
   ...OPENAI_MODELS,
   ...ALIBABA_MODELS,
-  ...STABILITY_MODELS,
   ...BLACK_FOREST_LABS_MODELS,
   ...BYTEDANCE_MODELS,
+  ...STABILITY_MODELS,
+  ...XAI_MODELS,
 ];
