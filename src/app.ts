@@ -23,7 +23,10 @@ import type { ContractSettings } from './contract/generation.ts';
 import type { ImagesRepo } from './db/images-repo.ts';
 import type { JobsRepo } from './db/jobs-repo.ts';
 import type { KeysRepo } from './db/keys-repo.ts';
+import type { WebhooksRepo } from './db/webhooks-repo.ts';
 import type { JobRunner } from './images/job-runner.ts';
+import type { WebhookDispatcher } from './images/webhook-dispatcher.ts';
+import type { WebhookTargetPolicy } from './images/webhook-target.ts';
 import type { ImagesDeps } from './images/types.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import type { Limits } from './limits/index.ts';
@@ -50,6 +53,11 @@ export interface Deps {
   readonly jobs: JobsRepo;
   /** Runs async jobs in the background; started by `serve` (and tests), stopped at shutdown. */
   readonly jobRunner: JobRunner;
+  /** The webhook deliveries queue, and what sends it (started and stopped with the job runner). */
+  readonly webhooks: WebhooksRepo;
+  readonly webhookDispatcher: WebhookDispatcher;
+  /** Which `webhook_url`s a job may name (checked when it is submitted). */
+  readonly webhookTargets: WebhookTargetPolicy;
   /** The images use case's dependencies, shared by the routes and the job runner. */
   readonly images: ImagesDeps;
   /** How requests are validated: catalog, default model, unsupported fields. */
@@ -196,7 +204,7 @@ export function buildApp(deps: Deps): App {
     registerHistoryRoutes(v1, { images: deps.imagesRepo, links: deps.links, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now });
     registerModelsRoutes(v1, { catalog: deps.catalog, router: deps.router, createdSeconds: CATALOG_CREATED_SECONDS });
     const stored = { links: deps.links, blobs: deps.blobs, urlTtlSeconds: deps.urlTtlSeconds, now: deps.now };
-    const jobs = { ...stored, jobs: deps.jobs, contract: deps.contract, limits: deps.limits };
+    const jobs = { ...stored, jobs: deps.jobs, contract: deps.contract, limits: deps.limits, webhookTargets: deps.webhookTargets };
     registerJobRoutes(v1, jobs);
     const idempotency = { ...stored, store: deps.limits.idempotency, inProgressTtlMs: deps.holdTtlMs };
     const images = { contract: deps.contract, images: deps.images, idempotency };

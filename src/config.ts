@@ -161,9 +161,12 @@ const ConfigSchema = z.strictObject({
     secret: z.string().min(16).optional(),
     /** Allow webhook targets on private addresses (on-premise receivers, tests). */
     allowPrivate: envBoolean().default(false),
+    /** Attempts in all per delivery; the waits between them are firstDelayMs, then ×4 each time. */
     attempts: z.coerce.number().int().min(1).max(10).default(4),
     firstDelayMs: z.coerce.number().int().min(1).default(1000),
     timeoutMs: z.coerce.number().int().min(100).default(10_000),
+    /** Deliveries one process sends at once (their own queue, apart from the job slots). */
+    maxParallel: z.coerce.number().int().min(1).default(4),
   }).prefault({}),
   redis: z.strictObject({
     /** `redis://…` moves rate limits, concurrency leases and idempotency records to Redis. */
@@ -215,6 +218,8 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | re
   { env: 'IMAGEGATE_WEBHOOK_SECRET', path: ['webhooks', 'secret'], secret: true },
   { env: 'IMAGEGATE_WEBHOOK_ALLOW_PRIVATE', path: ['webhooks', 'allowPrivate'] },
   { env: 'IMAGEGATE_WEBHOOK_FIRST_DELAY_MS', path: ['webhooks', 'firstDelayMs'] },
+  { env: 'IMAGEGATE_WEBHOOK_ATTEMPTS', path: ['webhooks', 'attempts'] },
+  { env: 'IMAGEGATE_WEBHOOK_MAX_PARALLEL', path: ['webhooks', 'maxParallel'] },
   { env: 'IMAGEGATE_REDIS_PREFIX', path: ['redis', 'keyPrefix'] },
   { env: 'IMAGEGATE_LOG_LEVEL', path: ['log', 'level'] },
 ];

@@ -11,11 +11,15 @@ import { openDatabase } from './db/database.ts';
 import { ImagesRepo } from './db/images-repo.ts';
 import { JobsRepo } from './db/jobs-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
+import { WebhooksRepo } from './db/webhooks-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
 import { createGuardedAgent } from './http/guarded-agent.ts';
+import { lookupAddresses } from './http/public-target.ts';
 import { JobRunner } from './images/job-runner.ts';
 import type { ImagesDeps } from './images/types.ts';
+import { WebhookDispatcher } from './images/webhook-dispatcher.ts';
 import { WebhookSender } from './images/webhook-sender.ts';
+import type { WebhookTargetPolicy } from './images/webhook-target.ts';
 import { MoneyAnomalies } from './ledger/anomalies.ts';
 import { Ledger } from './ledger/ledger.ts';
 import { createLimits } from './limits/index.ts';
@@ -83,22 +87,29 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   };
   const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
   const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
+  const webhooks = new WebhooksRepo(db, dialect);
+  const webhookDispatcher = new WebhookDispatcher({
+    deliveries: webhooks,
+    sender: new WebhookSender({ secret: webhookSecret, dispatcher: webhookAgent, allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }),
+    links: storage.links,
+    blobs: storage.blobs,
+    urlTtlSeconds: config.storage.urlTtlSeconds,
+    logger,
+    now,
+    pollIntervalMs: config.jobs.pollIntervalMs,
+    // An attempt ends by its timeout; the rest of a jobs lease covers reading images back for it.
+    leaseMs: config.webhooks.timeoutMs + config.jobs.leaseMs,
+    maxParallel: config.webhooks.maxParallel,
+    attempts: config.webhooks.attempts,
+    firstDelayMs: config.webhooks.firstDelayMs,
+  });
+  // getaddrinfo's own retries can last 20 s and more when DNS is down; a submit waits 5 s at most.
+  const webhookTargets: WebhookTargetPolicy = { allowPrivate: config.webhooks.allowPrivate, resolve: lookupAddresses, resolveTimeoutMs: 5_000 };
   const jobRunner = new JobRunner({
     jobs,
     keys,
     contract,
     images: imagesDeps,
-    webhooks: new WebhookSender(
-      {
-        secret: webhookSecret,
-        dispatcher: webhookAgent,
-        allowPrivate: config.webhooks.allowPrivate,
-        attempts: config.webhooks.attempts,
-        firstDelayMs: config.webhooks.firstDelayMs,
-        timeoutMs: config.webhooks.timeoutMs,
-      },
-      logger,
-    ),
     logger,
     pollIntervalMs: config.jobs.pollIntervalMs,
     leaseMs: config.jobs.leaseMs,
@@ -122,6 +133,9 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     limits,
     jobs,
     jobRunner,
+    webhooks,
+    webhookDispatcher,
+    webhookTargets,
     images: imagesDeps,
     contract,
     anomalies: anomalies.counter,

@@ -6,6 +6,7 @@ import { GatewayError } from '../errors.ts';
 import { countRequest } from '../images/key-limits.ts';
 import { assertModelAllowed } from '../images/model-policy.ts';
 import { resolveStoredBody } from '../images/stored-body.ts';
+import { assertWebhookTarget, type WebhookTargetPolicy } from '../images/webhook-target.ts';
 import type { ApiKey } from '../keys/api-key.ts';
 import type { Limits } from '../limits/index.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -20,6 +21,8 @@ export interface JobsRouteDeps {
   readonly blobs: BlobStore;
   readonly urlTtlSeconds: number;
   readonly now: () => number;
+  /** Which `webhook_url`s can be delivered to, checked when a job is submitted. */
+  readonly webhookTargets: WebhookTargetPolicy;
 }
 
 const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
@@ -36,7 +39,7 @@ export function wantsAsync(request: FastifyRequest): boolean {
  * checks the key's model policy and counts it against the key's requests per minute (429 here,
  * at accept; images per minute and concurrency apply when it runs), stores it, and answers 202
  * with the job and its `Location`. `webhook_url` (an imagegate field, only here) is called when it
- * finishes.
+ * finishes; one that could never be delivered is refused now.
  */
 export async function acceptJob(deps: JobsRouteDeps, request: FastifyRequest, reply: FastifyReply, apiKey: ApiKey): Promise<FastifyReply> {
   const raw = request.body;
@@ -49,6 +52,7 @@ export async function acceptJob(deps: JobsRouteDeps, request: FastifyRequest, re
   if (webhook !== undefined && webhook !== null) {
     const parsed = WebhookUrl.safeParse(webhook);
     if (!parsed.success) throw new GatewayError('invalid_value', "Invalid value for 'webhook_url': an http or https URL.", { param: 'webhook_url' });
+    await assertWebhookTarget(new URL(parsed.data), deps.webhookTargets);
     webhookUrl = parsed.data;
   }
   const rateHeaders = await countRequest(deps.limits, apiKey);

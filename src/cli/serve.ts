@@ -41,6 +41,7 @@ export async function serve(config: Config): Promise<void> {
     }
   };
   deps.jobRunner.start();
+  deps.webhookDispatcher.start();
   // One sweeper is enough: with workers, the first one sweeps.
   const sweeps = !cluster.isWorker || cluster.worker?.id === 1;
   if (sweeps) void sweep();
@@ -68,6 +69,8 @@ export async function serve(config: Config): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, drainMs));
     await app.close();
     await deps.jobRunner.stop();
+    // After the jobs: the deliveries their last results queued stay in the database if unsent.
+    await deps.webhookDispatcher.stop();
     await deps.closeBackends();
     logger.info('stopped');
     // A worker's channel to the supervisor would keep it alive; closing it lets the process end.

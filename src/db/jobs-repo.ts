@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DialectName } from './database.ts';
 import type { Database, JobRow } from './schema.ts';
+import { insertDelivery, type NewWebhookDelivery } from './webhooks-repo.ts';
 
 /**
  * Async generation jobs. Claiming is one atomic statement: PostgreSQL's `FOR UPDATE SKIP LOCKED`
@@ -83,12 +84,31 @@ export class JobsRepo {
       .execute();
   }
 
-  async finish(id: string, worker: string, status: 'succeeded' | 'failed', resultStatus: number, resultJson: string, nowMs: number): Promise<void> {
-    await this.#db
-      .updateTable('jobs')
-      .set({ status, result_status: resultStatus, result_json: resultJson, locked_by: null, lease_until_ms: null, updated_at_ms: nowMs, completed_at_ms: nowMs })
-      .where('id', '=', id)
-      .where('locked_by', '=', worker)
-      .execute();
+  /**
+   * Stores a job's result, and with it the webhook delivery reporting it (in the same
+   * transaction, so a stored result never lacks its delivery). Only while `worker` still holds
+   * the job: a worker whose claim lapsed and was taken over writes nothing, and the one that took
+   * it over reports it. Returns whether this worker finished it.
+   */
+  async finish(
+    id: string,
+    worker: string,
+    status: 'succeeded' | 'failed',
+    resultStatus: number,
+    resultJson: string,
+    nowMs: number,
+    webhook: NewWebhookDelivery | null = null,
+  ): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('jobs')
+        .set({ status, result_status: resultStatus, result_json: resultJson, locked_by: null, lease_until_ms: null, updated_at_ms: nowMs, completed_at_ms: nowMs })
+        .where('id', '=', id)
+        .where('locked_by', '=', worker)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows === 0n) return false;
+      if (webhook !== null) await insertDelivery(trx, webhook, nowMs);
+      return true;
+    });
   }
 }

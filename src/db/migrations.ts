@@ -113,6 +113,29 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('jobs_claim').on('jobs').columns(['status', 'created_at_ms']).execute();
       },
     },
+    '0004_webhook_deliveries': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (col) => col.primaryKey())
+          // Unique: a job is reported once, even if its finish were ever written twice.
+          .addColumn('job_id', 'text', (col) => col.notNull().unique().references('jobs.id'))
+          .addColumn('url', 'text', (col) => col.notNull())
+          .addColumn('payload_json', 'text', (col) => col.notNull())
+          // pending → delivering → delivered | failed; a delivering one whose lease ran out is retaken.
+          .addColumn('status', 'text', (col) => col.notNull())
+          .addColumn('attempts', 'integer', (col) => col.notNull())
+          .addColumn('next_attempt_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('locked_by', 'text')
+          .addColumn('lease_until_ms', 'bigint')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('updated_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('delivered_at_ms', 'bigint')
+          .execute();
+        await db.schema.createIndex('webhook_deliveries_claim').on('webhook_deliveries').columns(['status', 'next_attempt_at_ms']).execute();
+      },
+    },
   };
 }
 

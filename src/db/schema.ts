@@ -9,6 +9,7 @@ export interface Database {
   images: ImagesTable;
   ledger_entries: LedgerEntriesTable;
   jobs: JobsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -31,6 +32,36 @@ export interface JobsTable {
   created_at_ms: number;
   updated_at_ms: number;
   completed_at_ms: number | null;
+}
+
+/** pending (waiting for its next attempt) → delivering (claimed) → delivered | failed (attempts used up). */
+export type WebhookDeliveryStatus = 'pending' | 'delivering' | 'delivered' | 'failed';
+
+/** One webhook call owed to a client, kept until it is delivered or its attempts are used up. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  /** The job it reports; one delivery per job. */
+  job_id: string;
+  url: string;
+  /**
+   * The JSON body sent, in its kept form (`images/stored-body.ts`): images are references to
+   * stored blobs, made into fresh links (or base64) at each attempt, so a retry an hour later
+   * carries links that work and the row holds no megabytes of base64.
+   */
+  payload_json: string;
+  status: WebhookDeliveryStatus;
+  /** Attempts started so far (a claim counts as one). */
+  attempts: number;
+  /** When it may be tried (again). */
+  next_attempt_at_ms: number;
+  /** The process sending it, and until when its claim holds (a dead process's delivery is retaken). */
+  locked_by: string | null;
+  lease_until_ms: number | null;
+  /** Why the last attempt failed, for operators. */
+  last_error: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  delivered_at_ms: number | null;
 }
 
 export interface ApiKeysTable {
@@ -97,4 +128,5 @@ export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type ImageRow = Selectable<ImagesTable>;
 export type LedgerRow = Selectable<LedgerEntriesTable>;
 export type JobRow = Selectable<JobsTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type NewImageRow = Insertable<ImagesTable>;

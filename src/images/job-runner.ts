@@ -7,16 +7,14 @@ import type { JobRow } from '../db/schema.ts';
 import { GatewayError, renderError } from '../errors.ts';
 import { toApiKey } from '../keys/api-key.ts';
 import { runImages } from './run-images.ts';
-import { resolveStoredBody, storedBody, storedBodyOfRecords } from './stored-body.ts';
+import { storedBody, storedBodyOfRecords } from './stored-body.ts';
 import type { ImagesDeps } from './types.ts';
-import type { WebhookSender } from './webhook-sender.ts';
 
 export interface JobRunnerDeps {
   readonly jobs: JobsRepo;
   readonly keys: KeysRepo;
   readonly contract: ContractSettings;
   readonly images: ImagesDeps;
-  readonly webhooks: WebhookSender;
   readonly logger: Logger;
   readonly pollIntervalMs: number;
   /** A claim lasts this long and is renewed while the job runs; a dead worker's job is retaken after it. */
@@ -35,8 +33,9 @@ const MAX_RUNS = 20;
  * Runs async generation jobs (`Prefer: respond-async`) in every gateway process: claims queued
  * jobs (or ones whose worker died), runs them through the images use case like a synchronous
  * request (their requests/minute were counted when they were accepted), stores the answer, and
- * calls the job's webhook. Stopping ends the polling; jobs still running finish, and any this
- * process cannot finish are retaken by a worker after their lease.
+ * queues the job's webhook with it (sent by `WebhookDispatcher`). Stopping ends the polling; jobs
+ * still running finish, and any this process cannot finish are retaken by a worker after their
+ * lease.
  */
 export class JobRunner {
   readonly #deps: JobRunnerDeps;
@@ -119,12 +118,15 @@ export class JobRunner {
     } finally {
       clearInterval(heartbeat);
     }
-    await deps.jobs.finish(job.id, this.#worker, status === 200 ? 'succeeded' : 'failed', status, body, now());
-    if (job.webhook_url !== null) {
-      const expiresAt = Math.floor(now() / 1000) + deps.images.urlTtlSeconds;
-      const result: unknown = JSON.parse((await resolveStoredBody(body, deps.images, expiresAt)).toString('utf8'));
-      await deps.webhooks.deliver(job.webhook_url, { id: job.id, object: 'image.generation.job', status: status === 200 ? 'succeeded' : 'failed', result });
-    }
+    const outcome = status === 200 ? 'succeeded' : 'failed';
+    // The webhook is queued with the result, not sent from this job slot: a receiver that is down
+    // would otherwise hold the slot through every retry, and other keys' jobs would wait behind it.
+    // The payload keeps the result's image references; the dispatcher makes them links when it sends.
+    const webhook =
+      job.webhook_url === null
+        ? null
+        : { jobId: job.id, url: job.webhook_url, payloadJson: JSON.stringify({ id: job.id, object: 'image.generation.job', status: outcome, result: JSON.parse(body) as unknown }) };
+    await deps.jobs.finish(job.id, this.#worker, outcome, status, body, now(), webhook);
   }
 
   /** Puts a job over its key's limits back for later, when waiting can help; false to fail it. */

@@ -1,8 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
 import { type Dispatcher, request } from 'undici';
-import { assertUrlAllowed } from '../http/guarded-agent.ts';
+import { assertUrlAllowed, BlockedAddressError } from '../http/guarded-agent.ts';
 
 export interface WebhookSettings {
   /** HMAC-SHA256 key; receivers verify `x-imagegate-signature` with it. */
@@ -10,25 +8,25 @@ export interface WebhookSettings {
   /** Public-only agent, or a plain one when private targets are allowed (tests, on-premise). */
   readonly dispatcher: Dispatcher;
   readonly allowPrivate: boolean;
-  readonly attempts: number;
-  readonly firstDelayMs: number;
   readonly timeoutMs: number;
 }
 
+/** How one attempt went; `retryable: false` when trying again cannot help (the address policy refused the target). */
+export type SendOutcome = { readonly delivered: true } | { readonly delivered: false; readonly retryable: boolean; readonly reason: string };
+
 /**
- * Tells a client its async job finished: a POST of `{id, object, status, …}` signed like Stripe's
- * and Standard Webhooks' (`x-imagegate-signature: t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">`),
- * retried with exponential backoff on failure (network error or non-2xx). Targets pass the same
- * address policy as upstream downloads. Delivery is best effort after the retries; the job's
- * result stays available at `GET /v1/images/generations/{id}` either way.
+ * Makes one attempt at a webhook call: a POST of the body signed like Stripe's and Standard
+ * Webhooks' (`x-imagegate-signature: t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">`). Any 2xx
+ * is delivered; a network error or another status is a failed attempt, which the dispatcher
+ * (`webhook-dispatcher.ts`) schedules again. Targets pass the same address policy as upstream
+ * downloads, checked again here because a name may resolve elsewhere than when the job was
+ * accepted.
  */
 export class WebhookSender {
   readonly #settings: WebhookSettings;
-  readonly #logger: Logger;
 
-  constructor(settings: WebhookSettings, logger: Logger) {
+  constructor(settings: WebhookSettings) {
     this.#settings = settings;
-    this.#logger = logger;
   }
 
   /** The signature header for a body at `timestampSeconds` (exported for receivers' tests). */
@@ -37,27 +35,29 @@ export class WebhookSender {
     return `t=${timestampSeconds},v1=${mac}`;
   }
 
-  async deliver(url: string, payload: object): Promise<boolean> {
-    const body = JSON.stringify(payload);
-    for (let attempt = 0; attempt < this.#settings.attempts; attempt += 1) {
-      if (attempt > 0) await sleep(this.#settings.firstDelayMs * 4 ** (attempt - 1));
-      try {
-        const target = new URL(url);
-        assertUrlAllowed(target, this.#settings.allowPrivate);
-        const response = await request(target, {
-          method: 'POST',
-          dispatcher: this.#settings.dispatcher,
-          headers: { 'content-type': 'application/json', 'x-imagegate-signature': this.sign(body, Math.floor(Date.now() / 1000)) },
-          body,
-          signal: AbortSignal.timeout(this.#settings.timeoutMs),
-        });
-        await response.body.dump();
-        if (response.statusCode >= 200 && response.statusCode < 300) return true;
-        this.#logger.warn({ status: response.statusCode, attempt }, 'webhook answered with an error');
-      } catch (err) {
-        this.#logger.warn({ err: (err as Error).message, attempt }, 'webhook delivery failed');
-      }
+  async send(url: string, body: string): Promise<SendOutcome> {
+    let target: URL;
+    try {
+      target = new URL(url);
+      assertUrlAllowed(target, this.#settings.allowPrivate);
+    } catch (err) {
+      return { delivered: false, retryable: false, reason: (err as Error).message };
     }
-    return false;
+    try {
+      const response = await request(target, {
+        method: 'POST',
+        dispatcher: this.#settings.dispatcher,
+        // Wall-clock time, not the gateway's injectable clock: receivers compare `t` with theirs.
+        headers: { 'content-type': 'application/json', 'x-imagegate-signature': this.sign(body, Math.floor(Date.now() / 1000)) },
+        body,
+        signal: AbortSignal.timeout(this.#settings.timeoutMs),
+      });
+      await response.body.dump();
+      if (response.statusCode >= 200 && response.statusCode < 300) return { delivered: true };
+      return { delivered: false, retryable: true, reason: `the receiver answered ${response.statusCode}` };
+    } catch (err) {
+      const blocked = err instanceof BlockedAddressError || (err as { cause?: unknown }).cause instanceof BlockedAddressError;
+      return { delivered: false, retryable: !blocked, reason: (err as Error).message };
+    }
   }
 }

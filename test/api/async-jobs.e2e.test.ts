@@ -56,7 +56,7 @@ describe('async generation (Prefer: respond-async) with webhooks', () => {
 
   it('answers 202 with a Location, then the same body a synchronous call gives, and calls the signed webhook', async () => {
     const port = (receiver.address() as AddressInfo).port;
-    failFirst = 1; // the first delivery fails and is retried
+    failFirst = 1; // the first attempt fails and the delivery is retried from its queue
     const accepted = await post({ model: 'dall-e-3', prompt: 'a lighthouse at dusk', webhook_url: `http://127.0.0.1:${port}/hook` });
     assert.equal(accepted.status, 202);
     const job = (await accepted.json()) as { id: string; status: string; object: string };
@@ -78,6 +78,13 @@ describe('async generation (Prefer: respond-async) with webhooks', () => {
     assert.equal(v1, createHmac('sha256', secret).update(`${t}.${hook.body}`).digest('hex'));
     const payload = JSON.parse(hook.body) as { id: string; status: string; result: { data: unknown[] } };
     assert.deepEqual([payload.id, payload.status, payload.result.data.length], [job.id, 'succeeded', 1]);
+    // Recorded once the receiver's answer is in, a moment after the receiver saw the body.
+    let [delivery] = await gateway.deps.webhooks.listByJob(job.id);
+    for (let i = 0; i < 100 && delivery?.status !== 'delivered'; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      [delivery] = await gateway.deps.webhooks.listByJob(job.id);
+    }
+    assert.deepEqual([delivery?.status, delivery?.attempts], ['delivered', 2]);
   });
 
   it('a failed job reports the OpenAI error, and is charged nothing', async () => {
@@ -104,8 +111,12 @@ describe('async generation (Prefer: respond-async) with webhooks', () => {
   it('refuses an invalid request at once, and hides other keys’ jobs', async () => {
     const bad = await post({ model: 'dall-e-3', prompt: 'x', n: 3 });
     assert.equal(bad.status, 400);
-    const badHook = await post({ model: 'dall-e-3', prompt: 'x', webhook_url: 'ftp://nope' });
-    assert.equal(badHook.status, 400);
+    for (const url of ['ftp://nope', 'http://user:password@127.0.0.1/hook']) {
+      // Private targets are allowed here; a bad scheme or credentials in the URL never are.
+      const badHook = await post({ model: 'dall-e-3', prompt: 'x', webhook_url: url });
+      assert.equal(badHook.status, 400);
+      assert.equal(((await badHook.json()) as { error: { param: string } }).error.param, 'webhook_url');
+    }
     const accepted = (await (await post({ model: 'dall-e-2', prompt: 'x', size: '256x256' })).json()) as { id: string };
     const other = await gateway.deps.keys.create({});
     const peek = await fetch(`${gateway.baseUrl}/v1/images/generations/${accepted.id}`, { headers: { authorization: `Bearer ${other.plaintext}` } });

@@ -33,10 +33,14 @@ export interface TestGateway {
 export async function startGateway(
   env: Record<string, string> = {},
   mode: 'embedded' | 'scaled' = 'embedded',
-  /** Where the log goes (set IMAGEGATE_LOG_LEVEL in `env` too; it is silent by default). */
-  options: { logDestination?: DestinationStream } = {},
+  /**
+   * Where the log goes (set IMAGEGATE_LOG_LEVEL in `env` too; it is silent by default). A
+   * `dataDir` given is used and kept (a restart: another gateway on the same files); set
+   * DATABASE_URL in `env` to restart on the same PostgreSQL database too.
+   */
+  options: { logDestination?: DestinationStream; dataDir?: string } = {},
 ): Promise<TestGateway> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'imagegate-test-'));
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'imagegate-test-'));
   const scaled = mode === 'scaled' ? await scaledBackends() : null;
   if (scaled !== null) Object.assign(env, scaled.env);
   const config = loadConfig({ IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_LOG_LEVEL: 'silent', IMAGEGATE_JOB_POLL_INTERVAL_MS: '50', ...env }, dataDir);
@@ -48,6 +52,7 @@ export async function startGateway(
   const app = buildApp(deps);
   await app.fastify.listen({ host: '127.0.0.1', port });
   deps.jobRunner.start();
+  deps.webhookDispatcher.start();
   const created = await deps.keys.create({ name: 'test' });
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
@@ -63,9 +68,10 @@ export async function startGateway(
     close: async () => {
       await app.close();
       await deps.jobRunner.stop();
+      await deps.webhookDispatcher.stop();
       await deps.closeBackends();
       await scaled?.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
