@@ -35,7 +35,7 @@ describe('Seedream through the ark provider, end to end', () => {
   const b64 = (item: { b64_json?: string | undefined } | undefined): Buffer => Buffer.from(item?.b64_json ?? '', 'base64');
 
   it('b64_json: a non-square Seedream image, with provider, channel, cost and the delivered size', async () => {
-    const { data, response } = await gateway.client().images.generate({ model: SEEDREAM_4, prompt: 'a lighthouse at dusk', size: '1280x720' as '1024x1024' }).withResponse();
+    const { data, response } = await gateway.client().images.generate({ model: SEEDREAM_4, prompt: 'a lighthouse at dusk', size: '1280x720' }).withResponse();
     assert.equal(response.headers.get('x-imagegate-provider'), 'ark');
     assert.equal(response.headers.get('x-imagegate-channel'), 'ark-b64');
     assert.equal(Number(response.headers.get('x-imagegate-cost-usd')), 0.03);
@@ -52,7 +52,7 @@ describe('Seedream through the ark provider, end to end', () => {
     const before = await committedMicroUsd();
     const { data, response } = await gateway
       .client()
-      .images.generate({ model: SEEDREAM_45, prompt: 'a fox in the snow', n: 3, size: '2560x1440' as '1024x1024', response_format: 'url', output_format: 'jpeg' })
+      .images.generate({ model: SEEDREAM_45, prompt: 'a fox in the snow', n: 3, size: '2560x1440', response_format: 'url', output_format: 'jpeg' })
       .withResponse();
     assert.equal(data.data?.length, 3);
     assert.equal(fake.generations.length, 3, 'one set call (one picture: the prompt names no count) and two top-ups');
@@ -143,7 +143,7 @@ describe('Seedream through the ark provider, end to end', () => {
       model: SEEDREAM_4,
       image: [await toFile(photo, 'photo.png', { type: 'image/png' }), await toFile(second, 'second.jpg', { type: 'image/jpeg' })],
       prompt: 'put the boat of image 1 on the lake of image 2',
-      size: '1152x864' as '1024x1024',
+      size: '1152x864',
     });
     const sent = fake.generations[0]?.json as Record<string, unknown>;
     assert.deepEqual(sent['image'], [`data:image/png;base64,${photo.toString('base64')}`, `data:image/jpeg;base64,${second.toString('base64')}`]);

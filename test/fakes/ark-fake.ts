@@ -175,7 +175,7 @@ export class ArkFake {
     const unknown = Object.keys(fields).find((key) => !DOCUMENTED_FIELDS.has(key) || SEEDREAM_3_ONLY.has(key));
     if (unknown !== undefined) return invalid(`InvalidParameter.${unknown}`, `A parameter specified in the request is not valid: ${unknown}`);
 
-    const asked = String(fields['model'] ?? '');
+    const asked = asText(fields['model'] ?? '');
     const model = this.#endpoints.get(asked) ?? asked;
     const rules = MODEL_RULES[model];
     if (rules === undefined) {
@@ -300,4 +300,9 @@ function readSize(value: unknown, rules: { minPixels: number; maxPixels: number;
   if (pixels < rules.minPixels || pixels > rules.maxPixels) return `The total pixels of size ${text} must be within [${rules.minPixels}, ${rules.maxPixels}].`;
   if (width / height > 16 || height / width > 16) return `The aspect ratio of size ${text} must be within [1/16, 16].`;
   return { width, height };
+}
+
+/** A request field as text for checks and messages (JSON for anything not a string). */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }

@@ -137,7 +137,7 @@ export class OpenRouterFake {
     const body = (received.json ?? {}) as Record<string, unknown>;
     const refused = check(body);
     if (refused !== null) return sendJson(res, 400, { error: { code: 400, message: refused } });
-    const model = String(body['model']);
+    const model = asText(body['model']);
     if (fault.kind === 'moderation') {
       return sendJson(res, 403, {
         error: {
@@ -224,8 +224,8 @@ function check(body: Record<string, unknown>): string | null {
   if (!Array.isArray(messages) || messages.length === 0) return 'messages is required';
   if (promptOf(body) === '') return 'the user message needs text';
   const config = body['image_config'] as { aspect_ratio?: unknown; image_size?: unknown } | undefined;
-  if (config?.aspect_ratio !== undefined && GEMINI_SIZES[String(config.aspect_ratio)] === undefined) return `Unsupported aspect_ratio ${String(config.aspect_ratio)}`;
-  if (config?.image_size !== undefined && SCALE[String(config.image_size)] === undefined) return `Unsupported image_size ${String(config.image_size)}`;
+  if (config?.aspect_ratio !== undefined && GEMINI_SIZES[asText(config.aspect_ratio)] === undefined) return `Unsupported aspect_ratio ${asText(config.aspect_ratio)}`;
+  if (config?.image_size !== undefined && SCALE[asText(config.image_size)] === undefined) return `Unsupported image_size ${asText(config.image_size)}`;
   return null;
 }
 
@@ -241,4 +241,9 @@ function promptOf(body: Record<string, unknown>): string {
 
 export async function startOpenRouterFake(options: { apiKey?: string } = {}): Promise<OpenRouterFake> {
   return new OpenRouterFake(options).start();
+}
+
+/** A request field as text for checks and messages (JSON for anything not a string). */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }

@@ -145,7 +145,7 @@ export class XaiFake {
         continue;
       }
       const bytes = await fakeImage(width, height, 'jpeg', i);
-      const item: Record<string, unknown> = { mime_type: 'image/jpeg', revised_prompt: `A detailed rendering of ${String(body['prompt'])}`, respect_moderation: true };
+      const item: Record<string, unknown> = { mime_type: 'image/jpeg', revised_prompt: `A detailed rendering of ${asText(body['prompt'])}`, respect_moderation: true };
       if (asUrl) item['url'] = this.#store(bytes, answer === 'expired_links');
       else if (fault.kind === 'bad_base64') item['b64_json'] = '!!!not base64!!!';
       else item['b64_json'] = answer === 'data_uri' ? `data:image/jpeg;base64,${bytes.toString('base64')}` : bytes.toString('base64');
@@ -167,10 +167,10 @@ export class XaiFake {
     if (typeof body['prompt'] !== 'string' || body['prompt'] === '') return { status: 400, message: 'prompt is required' };
     const n = body['n'] ?? 1;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10) return { status: 400, message: 'n must be between 1 and 10' };
-    if (body['aspect_ratio'] !== undefined && SIZES_1K[String(body['aspect_ratio'])] === undefined) return { status: 400, message: `Invalid aspect_ratio ${String(body['aspect_ratio'])}` };
-    if (body['resolution'] !== undefined && body['resolution'] !== '1k' && body['resolution'] !== '2k') return { status: 422, message: `Invalid resolution ${String(body['resolution'])}` };
+    if (body['aspect_ratio'] !== undefined && SIZES_1K[asText(body['aspect_ratio'])] === undefined) return { status: 400, message: `Invalid aspect_ratio ${asText(body['aspect_ratio'])}` };
+    if (body['resolution'] !== undefined && body['resolution'] !== '1k' && body['resolution'] !== '2k') return { status: 422, message: `Invalid resolution ${asText(body['resolution'])}` };
     if (body['response_format'] !== undefined && body['response_format'] !== 'url' && body['response_format'] !== 'b64_json') return { status: 400, message: 'Invalid response_format' };
-    if (body['quality'] !== undefined && !['low', 'medium', 'high'].includes(String(body['quality']))) return { status: 400, message: 'Invalid quality' };
+    if (body['quality'] !== undefined && !['low', 'medium', 'high'].includes(asText(body['quality']))) return { status: 400, message: 'Invalid quality' };
     if (edit) {
       const images = body['images'] ?? (body['image'] === undefined ? [] : [body['image']]);
       if (!Array.isArray(images) || images.length < 1 || images.length > 3) return { status: 400, message: 'An edit takes 1 to 3 images' };
@@ -186,7 +186,7 @@ export class XaiFake {
   /** The picture's size: xAI's for the ratio and resolution, or the input's ratio for a one-image edit. */
   async #pixels(body: Record<string, unknown>, edit: boolean): Promise<[number, number]> {
     const scale = body['resolution'] === '2k' ? 2 : 1;
-    let ratio = String(body['aspect_ratio'] ?? 'auto');
+    let ratio = asText(body['aspect_ratio'] ?? 'auto');
     const single = body['image'] as { url?: string } | undefined;
     if (edit && single?.url !== undefined) {
       const meta = await sharp(Buffer.from(single.url.slice(single.url.indexOf(',') + 1), 'base64')).metadata();
@@ -227,4 +227,9 @@ function nearestRatio(value: number): string {
 
 export async function startXaiFake(options: { apiKey?: string } = {}): Promise<XaiFake> {
   return new XaiFake(options).start();
+}
+
+/** A request field as text for checks and messages (JSON for anything not a string). */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
