@@ -1,5 +1,6 @@
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
+import { geminiProvider } from './gemini/index.ts';
 import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
 import { registerProvider } from './register.ts';
@@ -12,5 +13,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(openaiProvider),
     registerProvider(azureOpenAIProvider),
     registerProvider(dashscopeProvider),
+    registerProvider(geminiProvider),
   ].map((provider) => [provider.id, provider]),
 );
