@@ -2,6 +2,7 @@ import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { bflProvider } from './bfl/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
+import { geminiProvider } from './gemini/index.ts';
 import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
 import { openrouterProvider } from './openrouter/index.ts';
@@ -22,5 +23,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(arkProvider),
     registerProvider(xaiProvider),
     registerProvider(openrouterProvider),
+    registerProvider(geminiProvider),
   ].map((provider) => [provider.id, provider]),
 );

@@ -2,6 +2,7 @@ import type { ModelSpec } from '../types.ts';
 import { ALIBABA_MODELS } from './alibaba.ts';
 import { BLACK_FOREST_LABS_MODELS } from './black-forest-labs.ts';
 import { BYTEDANCE_MODELS } from './bytedance.ts';
+import { GOOGLE_MODELS } from './google.ts';
 import { OPENAI_MODELS } from './openai.ts';
 import { STABILITY_MODELS } from './stability.ts';
 import { XAI_MODELS } from './xai.ts';
@@ -15,6 +16,7 @@ export const MODELS: readonly ModelSpec[] = [
   ...ALIBABA_MODELS,
   ...BLACK_FOREST_LABS_MODELS,
   ...BYTEDANCE_MODELS,
+  ...GOOGLE_MODELS,
   ...STABILITY_MODELS,
   ...XAI_MODELS,
 ];
