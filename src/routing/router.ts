@@ -175,7 +175,7 @@ export class Router {
     const offsets = parts.map((_, i) => parts.slice(0, i).reduce((sum, count) => sum + count, 0));
     const outcomes = await Promise.all(
       parts.map((count, i) =>
-        this.#runPart({ ...request, n: count }, states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch((err: unknown) => {
+        this.#runPart(partOf(request, count, offsets[i] ?? 0), states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch((err: unknown) => {
           cancelParts.abort(err);
           throw err;
         }),
@@ -368,4 +368,17 @@ export class Router {
 /** Images one call may make for a model on a provider: the adapter's limit and the catalog's. */
 function maxImagesPerCall(provider: BoundProvider, model: ModelSpec): number {
   return Math.min(provider.maxImagesPerCall(model), model.providerLimits[provider.id]?.maxImagesPerCall ?? model.maxN);
+}
+
+/** Seeds are 0 … 2^31 − 1 (the contract's range). */
+const SEED_RANGE = 2_147_483_648;
+
+/**
+ * One part of a fanned-out request: `count` images, starting at image `offset`. With a seed, each
+ * part gets the seed plus its offset, so n images asked with one seed are n different pictures
+ * (and the same request gives the same n again), as one call making n images would.
+ */
+function partOf(request: ImagesRequest, count: number, offset: number): ImagesRequest {
+  const seed = request.seed === null ? null : (request.seed + offset) % SEED_RANGE;
+  return { ...request, n: count, seed };
 }

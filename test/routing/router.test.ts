@@ -308,3 +308,20 @@ describe('Router with the default breaker settings', () => {
     assert.ok(failed <= 10, `${failed} of 1000 requests failed`);
   });
 });
+
+describe('Router fan-out with a seed', () => {
+  it('gives each part the seed plus its offset, so n images are n different pictures', async () => {
+    const seeds: Array<number | null> = [];
+    const adapter = bound({
+      id: 'one-per-call',
+      maxImagesPerCall: () => 1,
+      async generate(request): Promise<ProviderResult> {
+        seeds.push(request.seed);
+        return { images: [{ bytes: Buffer.from(String(request.seed)) }] };
+      },
+    });
+    const router = new Router({ channels: [channel('a', adapter)], local: null, settings: SETTINGS, logger });
+    await router.execute(requestFor({ model: 'gpt-image-1', prompt: 'x', n: 3, seed: 2_147_483_646 }), ctx());
+    assert.deepEqual([...seeds].sort((a, b) => (a ?? 0) - (b ?? 0)), [0, 2_147_483_646, 2_147_483_647]);
+  });
+});
