@@ -2,6 +2,7 @@
 // the same run (the machine is shared and noisy); see README "Performance".
 import { main as gatewayThroughput } from './gateway-throughput.ts';
 import { main as localRender } from './local-render.ts';
+import { main as soak } from './soak.ts';
 
 const only = process.argv[2];
 if (only === undefined || only === 'local') {
@@ -11,4 +12,8 @@ if (only === undefined || only === 'local') {
 if (only === undefined || only === 'gateway') {
   console.log('\n## gateway: throughput against direct and a bare pipe; memory with 1,000 held requests\n');
   await gatewayThroughput();
+}
+if (only === undefined || only === 'soak') {
+  console.log('\n## fault soak: one channel failing 20% of calls at random; the ledger audited after\n');
+  await soak();
 }

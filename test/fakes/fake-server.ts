@@ -50,8 +50,12 @@ export class FakeServer {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #handler: Handler;
+  /** Picks the fault of a request when none is queued (a soak's random faults); `ok` without one. */
+  #picker: (() => Fault) | null = null;
   /** Requests that ended because the client went away (to check abort propagation). */
   aborted = 0;
+  /** Keep the requests in `received` (a soak of thousands turns it off). */
+  record = true;
 
   constructor(handler: Handler) {
     this.#handler = handler;
@@ -82,6 +86,12 @@ export class FakeServer {
     return this;
   }
 
+  /** Every request without a queued fault gets `picker()`'s (e.g. a random fault 20% of the time). */
+  pickFaults(picker: (() => Fault) | null): this {
+    this.#picker = picker;
+    return this;
+  }
+
   reset(): void {
     this.received.length = 0;
     this.#faults.length = 0;
@@ -109,11 +119,11 @@ export class FakeServer {
     }
     const url = new URL(req.url ?? '/', 'http://fake');
     const received: Received = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body, json };
-    this.received.push(received);
+    if (this.record) this.received.push(received);
     res.on('close', () => {
       if (!res.writableFinished) this.aborted += 1;
     });
-    const fault = this.#faults.shift() ?? { kind: 'ok' };
+    const fault = this.#faults.shift() ?? this.#picker?.() ?? { kind: 'ok' };
     if (fault.kind === 'stall') return; // never answers; the client must time out
     if (fault.kind === 'delay') {
       await new Promise<void>((resolve) => {
