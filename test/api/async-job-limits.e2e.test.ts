@@ -73,3 +73,34 @@ describe('async jobs and per-key limits', () => {
     assert.equal(((await done.json()) as { status: string }).status, 'failed');
   });
 });
+
+describe('a budget refusal and the images-per-minute allowance', () => {
+  let gateway: TestGateway;
+  before(async () => {
+    gateway = await startGateway();
+  });
+  after(async () => {
+    await gateway.close();
+  });
+
+  it('a request refused for its budget does not use up the key\'s images per minute, and says not to retry', async () => {
+    const { plaintext } = await gateway.deps.keys.create({ imagesPerMinute: 5, budgetMicroUsd: 1 });
+    const post = () =>
+      fetch(`${gateway.baseUrl}/v1/images/generations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${plaintext}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'dall-e-2', prompt: 'a kite', size: '256x256' }),
+      });
+    for (let i = 0; i < 3; i += 1) {
+      const refused = await post();
+      assert.equal(refused.status, 429);
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'insufficient_quota');
+      assert.equal(refused.headers.get('x-should-retry'), 'false');
+    }
+    // The bucket is still full: the key's 5 images a minute were not spent on refusals.
+    const key = (await gateway.deps.keys.list('user')).find((row) => row.images_per_minute === 5);
+    assert.ok(key !== undefined);
+    const decision = await gateway.deps.limits.rateLimiter.consume(`ipm:${key.id}`, 0, { limit: 5, windowMs: 60_000 });
+    assert.equal(Math.floor(decision.remaining), 5);
+  });
+});
