@@ -48,7 +48,7 @@ export async function main(): Promise<void> {
     injected.set(fault.kind === 'status' ? `status ${fault.status}` : fault.kind, (injected.get(fault.kind === 'status' ? `status ${fault.status}` : fault.kind) ?? 0) + 1);
     return fault;
   });
-  const channels = [{ id: 'flaky', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'dall-e-2': 'dall-e-2' }, local: true, timeoutMs: 2000 }];
+  const channels = [{ id: 'flaky', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'dall-e-2': 'dall-e-2' }, local: true, timeoutMs: 5000 }];
   const gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels), IMAGEGATE_LOG_LEVEL: 'silent' });
   const client = gateway.client();
   const errors = new Map<string, number>();

@@ -147,6 +147,8 @@ const ConfigSchema = z.strictObject({
       minSamples: z.coerce.number().int().min(1).default(20),
       windowMs: z.coerce.number().int().min(1000).default(60_000),
       cooldownMs: z.coerce.number().int().min(100).default(30_000),
+      /** The cool-down of the only channel of a model: a probe this often rather than an outage. */
+      soleChannelCooldownMs: z.coerce.number().int().min(100).default(1000),
     }).prefault({}),
   }).prefault({}),
   jobs: z.strictObject({

@@ -8,6 +8,11 @@ export interface BreakerSettings {
   readonly windowMs: number;
   /** How long an open breaker refuses calls before letting one probe through. */
   readonly cooldownMs: number;
+  /**
+   * The cool-down when the channel is the only one for the request's model: a probe every this
+   * often (a trickle), instead of refusing every request for the whole cool-down. Default: cooldownMs.
+   */
+  readonly soleChannelCooldownMs?: number;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -35,19 +40,28 @@ export class CircuitBreaker {
   }
 
   get state(): BreakerState {
-    if (this.#state === 'open' && this.#now() - this.#openedAtMs >= this.#settings.cooldownMs) return 'half_open';
+    return this.stateFor(false);
+  }
+
+  /** The state for a call on the only channel of its model (`sole`), which cools down sooner. */
+  stateFor(sole: boolean): BreakerState {
+    if (this.#state === 'open' && this.#now() - this.#openedAtMs >= this.#cooldownMs(sole)) return 'half_open';
     return this.#state;
   }
 
   /** Milliseconds until an open breaker lets a probe through (0 when it would now). */
-  retryAfterMs(): number {
+  retryAfterMs(sole = false): number {
     if (this.#state !== 'open') return 0;
-    return Math.max(0, this.#openedAtMs + this.#settings.cooldownMs - this.#now());
+    return Math.max(0, this.#openedAtMs + this.#cooldownMs(sole) - this.#now());
   }
 
-  /** Asks to make a call; true means go ahead and report the outcome with `record`. */
-  tryAcquire(): boolean {
-    const state = this.state;
+  /**
+   * Asks to make a call; true means go ahead and report the outcome with `record`. `sole`: the
+   * channel is the only one for the request's model, so a probe comes after the shorter
+   * sole-channel cool-down: a trickle keeps testing the upstream instead of an outage.
+   */
+  tryAcquire(sole = false): boolean {
+    const state = this.stateFor(sole);
     if (state === 'closed') return true;
     if (state === 'open' || this.#probeInFlight) return false;
     this.#state = 'half_open';
@@ -85,6 +99,10 @@ export class CircuitBreaker {
   /** A call that was acquired but never made (aborted before sending) frees the probe slot. */
   release(): void {
     if (this.#state === 'half_open') this.#probeInFlight = false;
+  }
+
+  #cooldownMs(sole: boolean): number {
+    return sole ? (this.#settings.soleChannelCooldownMs ?? this.#settings.cooldownMs) : this.#settings.cooldownMs;
   }
 
   #open(nowMs: number): void {

@@ -226,14 +226,18 @@ export class Router {
       if (upstreamModel === undefined) continue;
       for (let tryOnChannel = 0; attempts < this.#settings.maxAttempts; tryOnChannel += 1) {
         signal.throwIfAborted();
-        const sharedOpenMs = this.#board?.openForMs(channel.id) ?? 0;
+        // The only channel for the model is never shut off for a whole cool-down: its own breaker
+        // lets a probe through every soleChannelCooldownMs (harm reduction, as Envoy caps
+        // ejection and Portkey bypasses breakers when every target is open).
+        const sole = states.length === 1;
+        const sharedOpenMs = sole ? 0 : (this.#board?.openForMs(channel.id) ?? 0);
         if (sharedOpenMs > 0 && state.breaker.state === 'closed') {
           // Another replica found this channel failing: skip it here too until its cool-down ends.
           shortestOpenMs = Math.min(shortestOpenMs, sharedOpenMs);
           break;
         }
-        if (!state.breaker.tryAcquire()) {
-          shortestOpenMs = Math.min(shortestOpenMs, state.breaker.retryAfterMs());
+        if (!state.breaker.tryAcquire(sole)) {
+          shortestOpenMs = Math.min(shortestOpenMs, state.breaker.retryAfterMs(sole));
           break;
         }
         let release: (() => void) | undefined;

@@ -270,12 +270,27 @@ describe('Router with a shared breaker board', () => {
     };
     const s = scripted();
     s.scripts.set('a', Array.from({ length: 3 }, () => retryable()));
-    const replicaA = new Router({ channels: [channel('a', s.adapter)], local: null, settings: { ...SETTINGS, maxAttempts: 3 }, logger, board });
-    const replicaB = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger, board });
+    const channels = () => [channel('a', s.adapter, { priority: 10 }), channel('b', s.adapter)];
+    const replicaA = new Router({ channels: channels(), local: null, settings: { ...SETTINGS, maxAttempts: 3 }, logger, board });
+    const replicaB = new Router({ channels: channels(), local: null, settings: SETTINGS, logger, board });
     await assert.rejects(replicaA.execute(gpt(), ctx()));
     assert.equal(s.calls.length, 3);
-    await assert.rejects(replicaB.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).status === 503);
-    assert.equal(s.calls.length, 3, 'replica B made no call');
+    const outcome = await replicaB.execute(gpt(), ctx());
+    assert.equal(outcome.channel.id, 'b');
+    assert.equal(s.calls.filter((call) => call.channel === 'a').length, 3, 'replica B made no call to a');
+  });
+
+  it('the only channel of a model is never shut off: an open breaker lets a probe through every sole-channel cool-down', async () => {
+    const s = scripted();
+    s.scripts.set('only', Array.from({ length: 3 }, () => retryable()));
+    const settings = { ...SETTINGS, maxAttempts: 3, breaker: { ...SETTINGS.breaker, cooldownMs: 60_000, soleChannelCooldownMs: 100 } };
+    const router = new Router({ channels: [channel('only', s.adapter)], local: null, settings, logger });
+    await assert.rejects(router.execute(gpt(), ctx()));
+    // Open now: refused at once, with the short wait as Retry-After...
+    await assert.rejects(router.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).status === 503 && (err as GatewayError).retryAfterSeconds === 1);
+    // ...and once the sole-channel cool-down passed, a probe goes through and closes it.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal((await router.execute(gpt(), ctx())).channel.id, 'only');
   });
 });
 
