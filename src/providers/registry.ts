@@ -2,6 +2,7 @@ import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { bflProvider } from './bfl/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
+import { falProvider } from './fal/index.ts';
 import { geminiProvider } from './gemini/index.ts';
 import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
@@ -24,5 +25,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(xaiProvider),
     registerProvider(openrouterProvider),
     registerProvider(geminiProvider),
+    registerProvider(falProvider),
   ].map((provider) => [provider.id, provider]),
 );
