@@ -1,6 +1,7 @@
 import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { bflProvider } from './bfl/index.ts';
+import { comfyuiProvider } from './comfyui/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
 import { geminiProvider } from './gemini/index.ts';
 import { localProvider } from './local/index.ts';
@@ -24,5 +25,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(xaiProvider),
     registerProvider(openrouterProvider),
     registerProvider(geminiProvider),
+    registerProvider(comfyuiProvider),
   ].map((provider) => [provider.id, provider]),
 );
