@@ -175,6 +175,7 @@ class Previews {
   readonly #params: ImageParams;
   readonly #call: ProviderCall<ComfyOptions>;
   #sent = 0;
+  #emitted = 0;
   #fraction: number | null = null;
   #pending: Promise<void> = Promise.resolve();
 
@@ -193,13 +194,14 @@ class Previews {
     if (onPartial === undefined || this.#sent >= this.#count) return;
     const next = (this.#sent + 1) / (this.#count + 1);
     if (this.#fraction !== null && this.#fraction < next) return;
-    const partialIndex = this.#sent;
     this.#sent += 1;
     const { size, outputFormat, outputCompression } = this.#params;
     this.#pending = this.#pending.then(async () => {
       try {
         const base64 = await encodePreview(bytes, { size, format: outputFormat, compressionPct: outputCompression });
-        onPartial({ imageIndex: 0, partialIndex, base64 });
+        // Numbered as they go out, so a skipped frame leaves no gap in partial_image_index.
+        onPartial({ imageIndex: 0, partialIndex: this.#emitted, base64 });
+        this.#emitted += 1;
       } catch (err) {
         this.#call.logger.debug({ requestId: this.#call.requestId, channel: this.#call.channel.id, err }, 'comfyui preview frame could not be decoded; skipped');
       }

@@ -62,6 +62,7 @@ export class PromptSocket {
     url.searchParams.set('clientId', clientId);
     const headers: Record<string, string> = {};
     if (call.channel.apiKey !== null) headers['authorization'] = `Bearer ${call.channel.apiKey}`;
+    if (call.signal.aborted) return null;
     const socket = new WebSocket(url, { dispatcher: call.channel.http.dispatcher, headers });
     socket.binaryType = 'arraybuffer';
     const opened = await new Promise<boolean>((resolve) => {
@@ -97,7 +98,6 @@ export class PromptSocket {
     const aborted = new Promise<never>((_, reject) => {
       if (signal.aborted) reject(signal.reason);
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      this.#wake?.();
     });
     aborted.catch(() => undefined);
     for (;;) {
