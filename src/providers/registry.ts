@@ -1,6 +1,7 @@
 import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { bflProvider } from './bfl/index.ts';
+import { comfyuiProvider } from './comfyui/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
 import { falProvider } from './fal/index.ts';
 import { geminiProvider } from './gemini/index.ts';
@@ -26,5 +27,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(openrouterProvider),
     registerProvider(geminiProvider),
     registerProvider(falProvider),
+    registerProvider(comfyuiProvider),
   ].map((provider) => [provider.id, provider]),
 );
