@@ -1,5 +1,6 @@
 import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
+import { bedrockProvider } from './bedrock/index.ts';
 import { bflProvider } from './bfl/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
 import { geminiProvider } from './gemini/index.ts';
@@ -24,5 +25,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(xaiProvider),
     registerProvider(openrouterProvider),
     registerProvider(geminiProvider),
+    registerProvider(bedrockProvider),
   ].map((provider) => [provider.id, provider]),
 );

@@ -1,5 +1,6 @@
 import type { ModelSpec } from '../types.ts';
 import { ALIBABA_MODELS } from './alibaba.ts';
+import { AMAZON_MODELS } from './amazon.ts';
 import { BLACK_FOREST_LABS_MODELS } from './black-forest-labs.ts';
 import { BYTEDANCE_MODELS } from './bytedance.ts';
 import { GOOGLE_MODELS } from './google.ts';
@@ -19,4 +20,5 @@ export const MODELS: readonly ModelSpec[] = [
   ...GOOGLE_MODELS,
   ...STABILITY_MODELS,
   ...XAI_MODELS,
+  ...AMAZON_MODELS,
 ];
