@@ -17,7 +17,14 @@ const MODELS = {
   'nova-canvas': 'amazon.nova-canvas-v1:0',
   'titan-image-generator-v2': 'amazon.titan-image-generator-v2:0',
 };
-const CHANNEL = { id: 'bedrock-main', provider: 'bedrock', apiKey: SECRET, models: MODELS, local: true, options: { accessKeyId: ACCESS_KEY_ID, region: 'us-west-2' } };
+const CHANNEL = {
+  id: 'bedrock-main',
+  provider: 'bedrock',
+  apiKey: SECRET,
+  models: MODELS,
+  local: true,
+  options: { accessKeyId: ACCESS_KEY_ID, region: 'us-west-2' },
+};
 
 /** What the gateway's one user key has been charged so far, in micro-dollars. */
 async function committed(gateway: TestGateway): Promise<number> {
@@ -83,9 +90,22 @@ describe('bedrock end to end', () => {
 
   it('fans Stability n=2 out into two calls and answers signed urls (webp transcoded from png)', async () => {
     const before = await committed(gateway);
-    const result = await gateway.client().images.generate({ model: 'stable-image-ultra', prompt: 'a fox in snow', n: 2, response_format: 'url', output_format: 'webp', size: '1024x1536' } as never);
+    const result = await gateway
+      .client()
+      .images.generate({
+        model: 'stable-image-ultra',
+        prompt: 'a fox in snow',
+        n: 2,
+        response_format: 'url',
+        output_format: 'webp',
+        size: '1024x1536',
+      } as never);
     assert.equal(fake.invocations.length, 2);
-    assert.ok(fake.invocations.every((call) => call.modelId === 'stability.stable-image-ultra-v1:1' && call.body['output_format'] === 'png' && call.body['aspect_ratio'] === '2:3'));
+    assert.ok(
+      fake.invocations.every(
+        (call) => call.modelId === 'stability.stable-image-ultra-v1:1' && call.body['output_format'] === 'png' && call.body['aspect_ratio'] === '2:3',
+      ),
+    );
     const urls = (result.data ?? []).map((item) => item.url ?? '');
     assert.equal(urls.length, 2);
     for (const url of urls) {
@@ -124,7 +144,12 @@ describe('bedrock end to end', () => {
   it('answers "Filter reason: prompt" in an HTTP 200 with 400 content_policy_violation: one call, nothing stored or charged', async () => {
     const before = await committed(gateway);
     const storedBefore = await storedImages(gateway);
-    await expectApiError(gateway.client().images.generate({ model: 'stable-image-core', prompt: 'something forbidden' }), 400, 'content_policy_violation', /Filter reason: prompt/);
+    await expectApiError(
+      gateway.client().images.generate({ model: 'stable-image-core', prompt: 'something forbidden' }),
+      400,
+      'content_policy_violation',
+      /Filter reason: prompt/,
+    );
     assert.equal(fake.server.received.length, 1, 'a refusal is not retried');
     assert.equal(await committed(gateway), before);
     assert.equal(await storedImages(gateway), storedBefore);
@@ -132,7 +157,12 @@ describe('bedrock end to end', () => {
 
   it("answers Nova's content-filter ValidationException and a 200 with `error` with 400 content_policy_violation, no charge", async () => {
     const before = await committed(gateway);
-    await expectApiError(gateway.client().images.generate({ model: 'nova-canvas', prompt: 'something forbidden' }), 400, 'content_policy_violation', /content filters/);
+    await expectApiError(
+      gateway.client().images.generate({ model: 'nova-canvas', prompt: 'something forbidden' }),
+      400,
+      'content_policy_violation',
+      /content filters/,
+    );
     fake.queueOutcomes('inband_error');
     await expectApiError(gateway.client().images.generate({ model: 'titan-image-generator-v2', prompt: 'a fox', n: 2 }), 400, 'content_policy_violation');
     assert.equal(fake.server.received.length, 2);
@@ -140,7 +170,9 @@ describe('bedrock end to end', () => {
   });
 
   it('takes quality premium, negative_prompt and seed on Titan, and lists the models with bedrock as provider', async () => {
-    await gateway.client().images.generate({ model: 'titan-image-generator-v2', prompt: 'a fox', quality: 'premium', negative_prompt: 'snow', seed: 11 } as never);
+    await gateway
+      .client()
+      .images.generate({ model: 'titan-image-generator-v2', prompt: 'a fox', quality: 'premium', negative_prompt: 'snow', seed: 11 } as never);
     assert.deepEqual(fake.invocation().body, {
       taskType: 'TEXT_IMAGE',
       textToImageParams: { text: 'a fox', negativeText: 'snow' },
@@ -155,7 +187,10 @@ describe('bedrock end to end', () => {
     const stream = await gateway.client().images.generate({ model: 'nova-canvas', prompt: 'a fox', n: 2, size: '1024x1024', stream: true } as never);
     const events: Array<{ type: string; b64_json: string }> = [];
     for await (const event of stream as unknown as AsyncIterable<{ type: string; b64_json: string }>) events.push(event);
-    assert.deepEqual(events.map((e) => e.type), ['image_generation.completed', 'image_generation.completed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['image_generation.completed', 'image_generation.completed'],
+    );
     for (const event of events) assert.equal((await decode(Buffer.from(event.b64_json, 'base64'))).width, 1024);
   });
 });

@@ -47,9 +47,31 @@ const ONE_MEGAPIXEL: Readonly<Record<string, readonly [number, number]>> = {
   '9:21': [640, 1536],
 };
 const TITAN_SIZES = new Set([
-  '1024x1024', '768x768', '512x512', '768x1152', '384x576', '1152x768', '576x384', '768x1280', '384x640', '1280x768', '640x384',
-  '896x1152', '448x576', '1152x896', '576x448', '768x1408', '384x704', '1408x768', '704x384', '640x1408', '320x704', '1408x640',
-  '704x320', '1152x640', '1173x640',
+  '1024x1024',
+  '768x768',
+  '512x512',
+  '768x1152',
+  '384x576',
+  '1152x768',
+  '576x384',
+  '768x1280',
+  '384x640',
+  '1280x768',
+  '640x384',
+  '896x1152',
+  '448x576',
+  '1152x896',
+  '576x448',
+  '768x1408',
+  '384x704',
+  '1408x768',
+  '704x384',
+  '640x1408',
+  '320x704',
+  '1408x640',
+  '704x320',
+  '1152x640',
+  '1173x640',
 ]);
 const BLOCKED_REQUEST = 'This request has been blocked by our content filters.';
 
@@ -116,7 +138,12 @@ export class BedrockFake {
   async #handle(received: Received, fault: Fault, res: ServerResponse): Promise<void> {
     const requestId = randomUUID();
     const error = (status: number, type: string, message: string, headers: Record<string, string> = {}): void =>
-      sendJson(res, status, { message }, { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, 'x-amzn-requestid': requestId, ...headers });
+      sendJson(
+        res,
+        status,
+        { message },
+        { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/`, 'x-amzn-requestid': requestId, ...headers },
+      );
 
     const signed = this.#verifySignature(received);
     if (typeof signed === 'string') {
@@ -168,16 +195,20 @@ export class BedrockFake {
     const extra = Object.keys(body).find((key) => !allowed.includes(key));
     if (extra !== undefined) return `Malformed input request: extraneous key [${extra}] is not permitted, please reformat your input and try again.`;
     const prompt = body['prompt'];
-    if (typeof prompt !== 'string' || prompt.length < 1 || prompt.length > 10_000) return 'Malformed input request: #/prompt: expected minLength: 1, maxLength: 10000';
-    if (sd3 && body['mode'] !== undefined && body['mode'] !== 'text-to-image') return `Malformed input request: #/mode: ${asText(body['mode'])} is not a valid enum value`;
+    if (typeof prompt !== 'string' || prompt.length < 1 || prompt.length > 10_000)
+      return 'Malformed input request: #/prompt: expected minLength: 1, maxLength: 10000';
+    if (sd3 && body['mode'] !== undefined && body['mode'] !== 'text-to-image')
+      return `Malformed input request: #/mode: ${asText(body['mode'])} is not a valid enum value`;
     const ratio = body['aspect_ratio'] ?? '1:1';
     if (typeof ratio !== 'string' || !RATIOS.includes(ratio)) return `Malformed input request: #/aspect_ratio: ${asText(ratio)} is not a valid enum value`;
     const format = body['output_format'] ?? 'png';
     if (format !== 'png' && format !== 'jpeg') return `Malformed input request: #/output_format: ${asText(format)} is not a valid enum value`;
     const seed = body['seed'] ?? 0;
-    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 4_294_967_294) return 'Malformed input request: #/seed: must be 0 to 4294967294';
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 4_294_967_294)
+      return 'Malformed input request: #/seed: must be 0 to 4294967294';
     const negative = body['negative_prompt'];
-    if (negative !== undefined && (typeof negative !== 'string' || negative.length > 10_000)) return 'Malformed input request: #/negative_prompt: maxLength: 10000';
+    if (negative !== undefined && (typeof negative !== 'string' || negative.length > 10_000))
+      return 'Malformed input request: #/negative_prompt: maxLength: 10000';
 
     const outcome = this.#outcomes.shift() ?? 'success';
     if (fault.kind === 'moderation' || prompt.includes('forbidden')) return { finish_reasons: ['Filter reason: prompt'] };
@@ -207,28 +238,35 @@ export class BedrockFake {
     if (extraKey !== undefined) return `Malformed input request: extraneous key [${extraKey}] is not permitted, please reformat your input and try again.`;
     const maxChars = nova ? 1024 : 512;
     const text = params['text'];
-    if (typeof text !== 'string' || text.length < 1 || text.length > maxChars) return `Malformed input request: #/textToImageParams/text: expected minLength: 1, actual: ${asText(text).length}, maxLength: ${maxChars}`;
+    if (typeof text !== 'string' || text.length < 1 || text.length > maxChars)
+      return `Malformed input request: #/textToImageParams/text: expected minLength: 1, actual: ${asText(text).length}, maxLength: ${maxChars}`;
     const negative = params['negativeText'];
-    if (negative !== undefined && (typeof negative !== 'string' || negative.length < 1 || negative.length > maxChars)) return `Malformed input request: #/textToImageParams/negativeText: maxLength: ${maxChars}`;
+    if (negative !== undefined && (typeof negative !== 'string' || negative.length < 1 || negative.length > maxChars))
+      return `Malformed input request: #/textToImageParams/negativeText: maxLength: ${maxChars}`;
     const width = config['width'] ?? 1024;
     const height = config['height'] ?? 1024;
     if (typeof width !== 'number' || typeof height !== 'number') return 'Malformed input request: #/imageGenerationConfig/width: expected type: Integer';
     if (nova) {
       const badEdge = (px: number) => !Number.isInteger(px) || px < 320 || px > 4096 || px % 16 !== 0;
       if (badEdge(width) || badEdge(height)) return 'The width and height must be between 320 and 4096 pixels and divisible by 16.';
-      if (width * height > 4_194_304 || Math.max(width, height) / Math.min(width, height) > 4) return 'The image must be at most 4,194,304 pixels with an aspect ratio between 1:4 and 4:1.';
+      if (width * height > 4_194_304 || Math.max(width, height) / Math.min(width, height) > 4)
+        return 'The image must be at most 4,194,304 pixels with an aspect ratio between 1:4 and 4:1.';
     } else if (!TITAN_SIZES.has(`${width}x${height}`)) {
       return `Malformed input request: the image size ${width}x${height} is not supported.`;
     }
     const quality = config['quality'] ?? 'standard';
-    if (quality !== 'standard' && quality !== 'premium') return `Malformed input request: #/imageGenerationConfig/quality: ${asText(quality)} is not a valid enum value`;
+    if (quality !== 'standard' && quality !== 'premium')
+      return `Malformed input request: #/imageGenerationConfig/quality: ${asText(quality)} is not a valid enum value`;
     const count = config['numberOfImages'] ?? 1;
-    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 5) return 'Malformed input request: #/imageGenerationConfig/numberOfImages: must be 1 to 5';
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 5)
+      return 'Malformed input request: #/imageGenerationConfig/numberOfImages: must be 1 to 5';
     const seed = config['seed'] ?? 12;
     const maxSeed = nova ? 858_993_459 : 2_147_483_646;
-    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > maxSeed) return `Malformed input request: #/imageGenerationConfig/seed: must be 0 to ${maxSeed}`;
+    if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > maxSeed)
+      return `Malformed input request: #/imageGenerationConfig/seed: must be 0 to ${maxSeed}`;
     const cfg = config['cfgScale'];
-    if (cfg !== undefined && (typeof cfg !== 'number' || cfg < 1.1 || cfg > 10)) return 'Malformed input request: #/imageGenerationConfig/cfgScale: must be 1.1 to 10';
+    if (cfg !== undefined && (typeof cfg !== 'number' || cfg < 1.1 || cfg > 10))
+      return 'Malformed input request: #/imageGenerationConfig/cfgScale: must be 1.1 to 10';
 
     const outcome = this.#outcomes.shift() ?? 'success';
     if (fault.kind === 'moderation' || text.includes('forbidden')) return BLOCKED_REQUEST;
@@ -239,7 +277,8 @@ export class BedrockFake {
       const bytes = await this.#image(width, height, 'png', seed + i);
       images.push(fault.kind === 'bad_base64' ? `${bytes.toString('base64').slice(0, 64)}!!not base64!!` : bytes.toString('base64'));
     }
-    if (outcome === 'inband_error') return { images: images.slice(1), error: 'This request has been blocked by our content filters: some generated images were removed.' };
+    if (outcome === 'inband_error')
+      return { images: images.slice(1), error: 'This request has been blocked by our content filters: some generated images were removed.' };
     return { images, error: null };
   }
 
@@ -250,7 +289,9 @@ export class BedrockFake {
   #verifySignature(received: Received): SignedBy | string {
     const authorization = received.headers['authorization'];
     const amzDate = received.headers['x-amz-date'];
-    const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(authorization ?? '');
+    const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+      authorization ?? '',
+    );
     if (match === null || typeof amzDate !== 'string' || !/^\d{8}T\d{6}Z$/.test(amzDate)) {
       return "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters, and an x-amz-date header.";
     }
@@ -259,11 +300,21 @@ export class BedrockFake {
     if (!amzDate.startsWith(date)) return 'Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP.';
     const signedHeaders = signedHeaderList.split(';');
     if (!signedHeaders.includes('host') || !signedHeaders.includes('x-amz-date')) return "'Host' and 'X-Amz-Date' must be signed headers.";
-    const canonicalHeaders = signedHeaders.map((name) => `${name}:${asText(received.headers[name] ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+    const canonicalHeaders = signedHeaders
+      .map(
+        (name) =>
+          `${name}:${asText(received.headers[name] ?? '')
+            .trim()
+            .replace(/\s+/g, ' ')}\n`,
+      )
+      .join('');
     // Non-S3 services sign the path with each segment URI-encoded once more.
     const rawPath = received.path;
     const canonicalUri = rawPath.split('/').map(uriEscape).join('/');
-    const query = [...received.query.entries()].map(([name, value]) => `${uriEscape(name)}=${uriEscape(value)}`).sort().join('&');
+    const query = [...received.query.entries()]
+      .map(([name, value]) => `${uriEscape(name)}=${uriEscape(value)}`)
+      .sort()
+      .join('&');
     const payloadHash = createHash('sha256').update(received.body).digest('hex');
     const canonicalRequest = [received.method, canonicalUri, query, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
     const scope = `${date}/${region}/${service}/aws4_request`;
@@ -271,7 +322,8 @@ export class BedrockFake {
     let key: Buffer = Buffer.from(`AWS4${this.#secretAccessKey}`);
     for (const part of [date, region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
     const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
-    if (expected !== signature) return 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
+    if (expected !== signature)
+      return 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.';
     const token = received.headers['x-amz-security-token'];
     return { accessKeyId, region, service, signedHeaders, sessionToken: typeof token === 'string' ? token : undefined };
   }

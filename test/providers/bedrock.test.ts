@@ -30,7 +30,15 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
   let fake: BedrockFake;
   const closers: Array<() => Promise<void>> = [];
   const channel = (id: string, options: Record<string, unknown> = {}, extra: Partial<ChannelConfig> = {}): RoutedChannel => {
-    const built = channelFor({ id, provider: 'bedrock', baseUrl: fake.url, models: MODELS, apiKey: SECRET, options: { accessKeyId: ACCESS_KEY_ID, ...options }, ...extra });
+    const built = channelFor({
+      id,
+      provider: 'bedrock',
+      baseUrl: fake.url,
+      models: MODELS,
+      apiKey: SECRET,
+      options: { accessKeyId: ACCESS_KEY_ID, ...options },
+      ...extra,
+    });
     closers.push(built.close);
     return built.routed;
   };
@@ -65,7 +73,10 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
       const received = fake.server.received[0] ?? assert.fail('no request');
       assert.equal(received.method, 'POST');
       assert.equal(received.path, '/model/stability.sd3-5-large-v1%3A0/invoke');
-      assert.match(String(received.headers['authorization']), /^AWS4-HMAC-SHA256 Credential=AKIAFAKEBEDROCK12345\/\d{8}\/eu-central-1\/bedrock\/aws4_request, /);
+      assert.match(
+        String(received.headers['authorization']),
+        /^AWS4-HMAC-SHA256 Credential=AKIAFAKEBEDROCK12345\/\d{8}\/eu-central-1\/bedrock\/aws4_request, /,
+      );
       assert.match(String(received.headers['x-amz-date']), /^\d{8}T\d{6}Z$/);
       assert.equal(received.headers['amz-sdk-request'], 'attempt=1; max=1', 'the SDK does not retry inside an attempt');
       const call = fake.invocation();
@@ -73,7 +84,14 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
       assert.deepEqual(call.signedBy.signedHeaders.includes('x-amz-date'), true);
       assert.equal(call.signedBy.sessionToken, undefined);
       // Exactly the fields Bedrock's SD3.5 Large takes: no n, size, width, model or quality.
-      assert.deepEqual(call.body, { prompt: 'a lighthouse at dusk', mode: 'text-to-image', aspect_ratio: '16:9', output_format: 'jpeg', seed: 42, negative_prompt: 'people' });
+      assert.deepEqual(call.body, {
+        prompt: 'a lighthouse at dusk',
+        mode: 'text-to-image',
+        aspect_ratio: '16:9',
+        output_format: 'jpeg',
+        seed: 42,
+        negative_prompt: 'people',
+      });
 
       assert.equal(result.images.length, 1);
       const image = result.images[0] ?? assert.fail('no image');
@@ -156,7 +174,10 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
     it("sends the channel's cfgScale, and refuses a bad option when the channel is built", async () => {
       await nova({}, channel('bedrock-cfg', { cfgScale: 4.5 }));
       assert.equal((fake.invocation().body['imageGenerationConfig'] as Record<string, unknown>)['cfgScale'], 4.5);
-      assert.throws(() => channel('bedrock-bad', { cfgScale: 50 }), (err: unknown) => err instanceof ConfigError && /\(bedrock-bad\)\.options\.cfgScale/.test(err.message));
+      assert.throws(
+        () => channel('bedrock-bad', { cfgScale: 50 }),
+        (err: unknown) => err instanceof ConfigError && /\(bedrock-bad\)\.options\.cfgScale/.test(err.message),
+      );
       assert.throws(() => channel('bedrock-bad-region', { region: 'Frankfurt' }), /options\.region/);
     });
 
@@ -170,7 +191,9 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
     });
 
     it('maps the content filter ValidationException to content_policy_violation', async () => {
-      await expectError(nova({ prompt: 'something forbidden' }), 'content_policy_violation', false, (e) => assert.match(e.message, /blocked by our content filters/));
+      await expectError(nova({ prompt: 'something forbidden' }), 'content_policy_violation', false, (e) =>
+        assert.match(e.message, /blocked by our content filters/),
+      );
       fake.queueOutcomes('output_blocked');
       await expectError(nova({}), 'content_policy_violation', false, (e) => assert.match(e.message, /generated image has been blocked/));
     });
@@ -196,7 +219,10 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
       headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
     });
 
-    it('maps AccessDeniedException to a 502 configuration error', failsWith({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => assert.equal(e.status, 502)));
+    it(
+      'maps AccessDeniedException to a 502 configuration error',
+      failsWith({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => assert.equal(e.status, 502)),
+    );
     it('maps a signature the service refuses (wrong secret) to a configuration error', async () => {
       const wrong = channel('bedrock-wrong-secret', {}, { apiKey: 'not-the-secret' });
       await expectError(generate({}, wrong), 'upstream_configuration_error', false);
@@ -207,19 +233,31 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
     });
     it('maps ServiceUnavailableException to a retryable upstream error', failsWith({ kind: 'status', status: 503 }, 'upstream_error', true));
     it('maps InternalServerException to a retryable upstream error', failsWith({ kind: 'status', status: 500 }, 'upstream_error', true));
-    it('maps ModelNotReadyException (429) to a retryable upstream error, not a rate limit', failsWith(bedrockError(429, 'ModelNotReadyException', 'Model is not ready for inference.'), 'upstream_error', true));
-    it('maps ModelTimeoutException to a retryable upstream error', failsWith(bedrockError(408, 'ModelTimeoutException', 'Model has timed out.'), 'upstream_error', true));
-    it('maps ResourceNotFoundException to a configuration error', failsWith(bedrockError(404, 'ResourceNotFoundException', 'Could not resolve the foundation model.'), 'upstream_configuration_error', false));
-    it("maps any other ValidationException to invalid_value with Bedrock's words", failsWith(
-      bedrockError(400, 'ValidationException', 'Malformed input request: #/seed: expected type: Integer'),
-      'invalid_value',
-      false,
-      (e) => assert.match(e.message, /expected type: Integer/),
-    ));
+    it(
+      'maps ModelNotReadyException (429) to a retryable upstream error, not a rate limit',
+      failsWith(bedrockError(429, 'ModelNotReadyException', 'Model is not ready for inference.'), 'upstream_error', true),
+    );
+    it(
+      'maps ModelTimeoutException to a retryable upstream error',
+      failsWith(bedrockError(408, 'ModelTimeoutException', 'Model has timed out.'), 'upstream_error', true),
+    );
+    it(
+      'maps ResourceNotFoundException to a configuration error',
+      failsWith(bedrockError(404, 'ResourceNotFoundException', 'Could not resolve the foundation model.'), 'upstream_configuration_error', false),
+    );
+    it(
+      "maps any other ValidationException to invalid_value with Bedrock's words",
+      failsWith(bedrockError(400, 'ValidationException', 'Malformed input request: #/seed: expected type: Integer'), 'invalid_value', false, (e) =>
+        assert.match(e.message, /expected type: Integer/),
+      ),
+    );
     it('treats a truncated answer as retryable', failsWith({ kind: 'truncate' }, 'upstream_error', true));
     it('treats a garbled JSON answer as a retryable malformed answer', failsWith({ kind: 'invalid_json' }, 'upstream_malformed', true));
     it('treats bad base64 as a retryable malformed answer', failsWith({ kind: 'bad_base64' }, 'upstream_malformed', true));
-    it('treats an answer of the wrong shape as a retryable malformed answer', failsWith({ kind: 'status', status: 200, body: { images: 'nope' } }, 'upstream_malformed', true));
+    it(
+      'treats an answer of the wrong shape as a retryable malformed answer',
+      failsWith({ kind: 'status', status: 200, body: { images: 'nope' } }, 'upstream_malformed', true),
+    );
 
     it('cancels the SDK request when the signal aborts: the fake sees the connection go', async () => {
       fake.server.queue({ kind: 'stall' });
@@ -258,14 +296,29 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
       process.env['AWS_SECRET_ACCESS_KEY'] = SECRET;
       delete process.env['AWS_SESSION_TOKEN'];
       try {
-        const config: ChannelConfig = { id: 'bedrock-chain', provider: 'bedrock', baseUrl: fake.url, models: MODELS, priority: 0, weight: 1, timeoutMs: 10_000, maxConcurrency: 4, local: true, options: {} };
+        const config: ChannelConfig = {
+          id: 'bedrock-chain',
+          provider: 'bedrock',
+          baseUrl: fake.url,
+          models: MODELS,
+          priority: 0,
+          weight: 1,
+          timeoutMs: 10_000,
+          maxConcurrency: 4,
+          local: true,
+          options: {},
+        };
         const built = buildChannels([config], PROVIDERS, catalog, { maxDownloadBytes: 1024 * 1024, downloadTimeoutMs: 5000 });
         closers.push(built.close);
         const routed = built.channels[0] ?? assert.fail('no channel');
         await generate({}, routed);
         assert.equal(fake.invocation().signedBy.accessKeyId, ACCESS_KEY_ID);
       } finally {
-        for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret], ['AWS_SESSION_TOKEN', saved.token]] as const) {
+        for (const [name, value] of [
+          ['AWS_ACCESS_KEY_ID', saved.id],
+          ['AWS_SECRET_ACCESS_KEY', saved.secret],
+          ['AWS_SESSION_TOKEN', saved.token],
+        ] as const) {
           if (value === undefined) delete process.env[name];
           else process.env[name] = value;
         }
@@ -273,7 +326,13 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
     });
 
     it("without a baseUrl, goes to the SDK's regional endpoint for options.region over the channel's pool", async () => {
-      const built = channelFor({ id: 'bedrock-default', provider: 'bedrock', models: MODELS, apiKey: SECRET, options: { accessKeyId: ACCESS_KEY_ID, region: 'eu-west-3' } });
+      const built = channelFor({
+        id: 'bedrock-default',
+        provider: 'bedrock',
+        models: MODELS,
+        apiKey: SECRET,
+        options: { accessKeyId: ACCESS_KEY_ID, region: 'eu-west-3' },
+      });
       closers.push(built.close);
       assert.equal(built.routed.channel.baseUrl, 'https://bedrock-runtime.us-east-1.amazonaws.com');
       // The channel's dispatcher, swapped for a mock: nothing leaves the machine.
@@ -300,9 +359,20 @@ describe('bedrock provider against a fake Bedrock Runtime', () => {
       const vpce = 'https://vpce-0abc123-xyz.bedrock-runtime.ap-northeast-1.vpce.amazonaws.com';
       agent
         .get(vpce)
-        .intercept({ path: '/model/amazon.nova-canvas-v1%3A0/invoke', method: 'POST', headers: (headers) => ((authorization = String(headers['authorization'] ?? '')), true) })
+        .intercept({
+          path: '/model/amazon.nova-canvas-v1%3A0/invoke',
+          method: 'POST',
+          headers: (headers) => ((authorization = String(headers['authorization'] ?? '')), true),
+        })
         .reply(200, { images: [(await fakePng(1024, 1024)).toString('base64')], error: null });
-      const built = channelFor({ id: 'bedrock-vpce', provider: 'bedrock', baseUrl: vpce, models: MODELS, apiKey: SECRET, options: { accessKeyId: ACCESS_KEY_ID } });
+      const built = channelFor({
+        id: 'bedrock-vpce',
+        provider: 'bedrock',
+        baseUrl: vpce,
+        models: MODELS,
+        apiKey: SECRET,
+        options: { accessKeyId: ACCESS_KEY_ID },
+      });
       closers.push(built.close);
       const mocked: Channel = { ...built.routed.channel, http: { ...built.routed.channel.http, dispatcher: agent } };
       const request = requestFor({ model: 'nova-canvas', prompt: 'a fox' });

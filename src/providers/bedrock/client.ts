@@ -39,13 +39,23 @@ function clientFor(call: ProviderCall<BedrockOptions>): BedrockRuntimeClient {
   let credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined;
   if (options.accessKeyId !== undefined) {
     if (channel.apiKey === null) {
-      throw new GatewayError('upstream_configuration_error', `A ${PROVIDER} channel names options.accessKeyId without its secret access key as apiKey; the operator has been alerted.`);
+      throw new GatewayError(
+        'upstream_configuration_error',
+        `A ${PROVIDER} channel names options.accessKeyId without its secret access key as apiKey; the operator has been alerted.`,
+      );
     }
-    credentials = { accessKeyId: options.accessKeyId, secretAccessKey: channel.apiKey, ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }) };
+    credentials = {
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: channel.apiKey,
+      ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
+    };
   } else if (channel.apiKey !== null) {
     // A secret without its key id cannot sign anything; using the default chain instead would
     // quietly call AWS with other credentials than the operator wrote.
-    throw new GatewayError('upstream_configuration_error', `A ${PROVIDER} channel has an apiKey but no options.accessKeyId to go with it; the operator has been alerted.`);
+    throw new GatewayError(
+      'upstream_configuration_error',
+      `A ${PROVIDER} channel has an apiKey but no options.accessKeyId to go with it; the operator has been alerted.`,
+    );
   }
   const client = new BedrockRuntimeClient({
     region: regionOf(channel, options),
@@ -71,14 +81,28 @@ export async function invokeModel(call: ProviderCall<BedrockOptions>, body: unkn
   let text: string;
   try {
     const output = await client.send(
-      new InvokeModelCommand({ modelId: call.upstreamModel, contentType: 'application/json', accept: 'application/json', body: Buffer.from(JSON.stringify(body)) }),
+      new InvokeModelCommand({
+        modelId: call.upstreamModel,
+        contentType: 'application/json',
+        accept: 'application/json',
+        body: Buffer.from(JSON.stringify(body)),
+      }),
       { abortSignal: call.signal },
     );
     text = output.body.transformToString('utf8');
   } catch (err) {
     if (call.signal.aborted) throw call.signal.reason;
     const error = bedrockError(err);
-    call.logger.warn({ requestId: call.requestId, channel: call.channel.id, model: call.upstreamModel, upstreamError: err instanceof Error ? err.name : undefined, code: error.code }, 'upstream refused');
+    call.logger.warn(
+      {
+        requestId: call.requestId,
+        channel: call.channel.id,
+        model: call.upstreamModel,
+        upstreamError: err instanceof Error ? err.name : undefined,
+        code: error.code,
+      },
+      'upstream refused',
+    );
     throw error;
   }
   return parseJson(PROVIDER, text);

@@ -35,9 +35,13 @@ export function bedrockError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   if (err instanceof BedrockRuntimeServiceException) return serviceError(err);
   if (err instanceof Error && err.name === 'CredentialsProviderError') {
-    return new GatewayError('upstream_configuration_error', `The gateway has no AWS credentials for an upstream provider (${PROVIDER}); the operator has been alerted.`, {
-      cause: err,
-    });
+    return new GatewayError(
+      'upstream_configuration_error',
+      `The gateway has no AWS credentials for an upstream provider (${PROVIDER}); the operator has been alerted.`,
+      {
+        cause: err,
+      },
+    );
   }
   return new GatewayError('upstream_error', `The call to the upstream provider (${PROVIDER}) failed.`, { retryable: true, cause: err });
 }

@@ -26,7 +26,9 @@ export const bedrockProvider: ProviderAdapter<BedrockOptions> = {
   defaultBaseUrl: DEFAULT_BASE_URL,
   optionsSchema: BedrockOptionsSchema,
   serves: (model: ModelSpec) =>
-    model.ownedBy === 'stability' || model.ownedBy === 'amazon' || `Bedrock serves Stability and Amazon image models here; ${model.id} is owned by ${model.ownedBy}`,
+    model.ownedBy === 'stability' ||
+    model.ownedBy === 'amazon' ||
+    `Bedrock serves Stability and Amazon image models here; ${model.id} is owned by ${model.ownedBy}`,
   maxImagesPerCall: (model) => (model.ownedBy === 'amazon' ? Math.min(AMAZON_MAX_IMAGES_PER_CALL, model.maxN) : 1),
 
   async generate(request, call) {
