@@ -1,5 +1,6 @@
 import { arkProvider } from './ark/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
+import { bedrockProvider } from './bedrock/index.ts';
 import { bflProvider } from './bfl/index.ts';
 import { comfyuiProvider } from './comfyui/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
@@ -28,5 +29,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(geminiProvider),
     registerProvider(falProvider),
     registerProvider(comfyuiProvider),
+    registerProvider(bedrockProvider),
   ].map((provider) => [provider.id, provider]),
 );

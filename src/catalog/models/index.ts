@@ -1,5 +1,6 @@
 import type { ModelSpec } from '../types.ts';
 import { ALIBABA_MODELS } from './alibaba.ts';
+import { AMAZON_MODELS } from './amazon.ts';
 import { BLACK_FOREST_LABS_MODELS } from './black-forest-labs.ts';
 import { BYTEDANCE_MODELS } from './bytedance.ts';
 import { GOOGLE_MODELS } from './google.ts';
@@ -14,6 +15,7 @@ import { XAI_MODELS } from './xai.ts';
 export const MODELS: readonly ModelSpec[] = [
   ...OPENAI_MODELS,
   ...ALIBABA_MODELS,
+  ...AMAZON_MODELS,
   ...BLACK_FOREST_LABS_MODELS,
   ...BYTEDANCE_MODELS,
   ...GOOGLE_MODELS,
