@@ -1,4 +1,5 @@
 import { arkProvider } from './ark/index.ts';
+import { automatic1111Provider } from './automatic1111/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { bflProvider } from './bfl/index.ts';
 import { dashscopeProvider } from './dashscope/index.ts';
@@ -24,5 +25,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(xaiProvider),
     registerProvider(openrouterProvider),
     registerProvider(geminiProvider),
+    registerProvider(automatic1111Provider),
   ].map((provider) => [provider.id, provider]),
 );
