@@ -80,7 +80,7 @@ export interface Automatic1111FakeOptions {
  *
  * Faults (consumed by every request, progress polls included): `auth` (401), `status` (500
  * `OutOfMemoryError` unless a body is given), `rate_limit` (429 from a proxy in front, with
- * Retry-After), `truncate`, `invalid_json`, `bad_base64`, `stall` (the job never answers).
+ * Retry-After), `truncate`, `invalid_json`, `bad_base64`, `stall` (FakeServer never answers the request).
  */
 export class Automatic1111Fake {
   readonly server: FakeServer;
@@ -213,7 +213,7 @@ export class Automatic1111Fake {
     // The latent is 1/8 of the picture: sizes are floored to multiples of 8.
     const drawn = { width: Math.floor(size.width / 8) * 8, height: Math.floor(size.height / 8) * 8 };
     const firstSeed = seed === -1 ? 1_234_567 : seed;
-    await this.#run({ ...drawn, batch, seed: firstSeed }, fault.kind === 'stall', res);
+    await this.#run({ ...drawn, batch, seed: firstSeed }, res);
     if (res.destroyed) return;
     const images = await Promise.all(
       Array.from({ length: batch }, async (_, i) => (await fakePng(drawn.width, drawn.height, (firstSeed + i) % 50)).toString('base64')),
@@ -241,13 +241,13 @@ export class Automatic1111Fake {
     sendJson(res, 200, answer, { 'x-process-time': '0.5' });
   }
 
-  /** Holds a job until its previews are served, it is interrupted, or (stalled) the client leaves. */
-  async #run(job: Omit<Job, 'previewsServed' | 'finish'>, stalled: boolean, res: ServerResponse): Promise<void> {
+  /** Holds a job until its previews are served, it is interrupted, or the client leaves. */
+  async #run(job: Omit<Job, 'previewsServed' | 'finish'>, res: ServerResponse): Promise<void> {
     await new Promise<void>((resolve) => {
       const running: Job = { ...job, previewsServed: 0, finish: resolve };
       this.#job = running;
       res.on('close', () => resolve());
-      if (!stalled && this.previewsPerJob === 0) resolve();
+      if (this.previewsPerJob === 0) resolve();
     });
     this.#job = null;
   }
