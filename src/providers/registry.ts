@@ -1,4 +1,5 @@
 import { arkProvider } from './ark/index.ts';
+import { automatic1111Provider } from './automatic1111/index.ts';
 import { azureOpenAIProvider } from './azure-openai/index.ts';
 import { bedrockProvider } from './bedrock/index.ts';
 import { bflProvider } from './bfl/index.ts';
@@ -30,5 +31,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(falProvider),
     registerProvider(comfyuiProvider),
     registerProvider(bedrockProvider),
+    registerProvider(automatic1111Provider),
   ].map((provider) => [provider.id, provider]),
 );

@@ -5,6 +5,7 @@ import { BLACK_FOREST_LABS_MODELS } from './black-forest-labs.ts';
 import { BYTEDANCE_MODELS } from './bytedance.ts';
 import { GOOGLE_MODELS } from './google.ts';
 import { OPENAI_MODELS } from './openai.ts';
+import { SELF_HOSTED_MODELS } from './self-hosted.ts';
 import { STABILITY_MODELS } from './stability.ts';
 import { XAI_MODELS } from './xai.ts';
 
@@ -21,4 +22,5 @@ export const MODELS: readonly ModelSpec[] = [
   ...GOOGLE_MODELS,
   ...STABILITY_MODELS,
   ...XAI_MODELS,
+  ...SELF_HOSTED_MODELS,
 ];
