@@ -7,6 +7,7 @@ import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
 import { openrouterProvider } from './openrouter/index.ts';
 import { registerProvider } from './register.ts';
+import { replicateProvider } from './replicate/index.ts';
 import { stabilityProvider } from './stability/index.ts';
 import type { RegisteredProvider } from './types.ts';
 import { xaiProvider } from './xai/index.ts';
@@ -24,5 +25,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(xaiProvider),
     registerProvider(openrouterProvider),
     registerProvider(geminiProvider),
+    registerProvider(replicateProvider),
   ].map((provider) => [provider.id, provider]),
 );
