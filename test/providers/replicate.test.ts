@@ -319,6 +319,12 @@ describe('replicate provider against a fake Replicate API', () => {
       assert.ok(Math.abs(image.width / image.height - 1.5) < 0.03, `${image.width}x${image.height}`);
     });
 
+    it('refuses reference images it cannot send (one input_image) without creating a prediction', async () => {
+      const images = [await fakePng(512, 512, 5), await fakePng(512, 512, 6)];
+      await expectError(edit(await editRequest({}, images)), 'unsupported_parameter', false, (e) => assert.equal(e.param, 'image'));
+      assert.equal(fake.creates.length, 0);
+    });
+
     it('refuses a mask (Kontext edits by instruction) without creating a prediction', async () => {
       const image = await fakePng(512, 512, 3);
       const mask = await sharp(await fakePng(512, 512, 4))

@@ -56,6 +56,11 @@ export const replicateProvider: ProviderAdapter<ReplicateOptions> = {
         },
       );
     }
+    if (request.images.length > 1) {
+      // Kontext on Replicate takes one `input_image`: dropping references silently would answer
+      // another edit than the one asked.
+      throw new GatewayError('unsupported_parameter', `${request.model.id} on Replicate edits one image; send a single 'image'.`, { param: 'image' });
+    }
     return run(request, call, request.images[0] ?? null);
   },
 };
