@@ -11,6 +11,7 @@ import { localProvider } from './local/index.ts';
 import { openaiProvider } from './openai/index.ts';
 import { openrouterProvider } from './openrouter/index.ts';
 import { registerProvider } from './register.ts';
+import { replicateProvider } from './replicate/index.ts';
 import { stabilityProvider } from './stability/index.ts';
 import type { RegisteredProvider } from './types.ts';
 import { xaiProvider } from './xai/index.ts';
@@ -32,5 +33,6 @@ export const PROVIDERS: ReadonlyMap<string, RegisteredProvider> = new Map(
     registerProvider(comfyuiProvider),
     registerProvider(bedrockProvider),
     registerProvider(automatic1111Provider),
+    registerProvider(replicateProvider),
   ].map((provider) => [provider.id, provider]),
 );
