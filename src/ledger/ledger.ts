@@ -84,8 +84,6 @@ export class Ledger {
       let query = trx.selectFrom('api_keys').select(['budget_micro_usd', 'committed_micro_usd', 'organization_id']).where('id', '=', apiKeyId);
       if (this.#dialect === 'postgres') query = query.forUpdate();
       const key = await query.executeTakeFirstOrThrow();
-      // Read once the rows are locked, so entries' times follow the order they were taken in (the audit replays them).
-      const nowMs = this.#now();
       const cost = `this request may cost up to $${usd(amountMicroUsd)}`;
       if (key.budget_micro_usd !== null && key.committed_micro_usd + amountMicroUsd > key.budget_micro_usd) {
         const left = Math.max(0, key.budget_micro_usd - key.committed_micro_usd);
@@ -112,6 +110,8 @@ export class Ledger {
           .where('id', '=', key.organization_id)
           .execute();
       }
+      // Read once the rows are locked, so entries' times follow the order they were taken in (the audit replays them).
+      const nowMs = this.#now();
       await trx
         .insertInto('ledger_entries')
         .values({
