@@ -87,6 +87,18 @@ function modelPrices(current: Readonly<Record<string, unknown>>, changes: Readon
     if (catalog.get(model) === undefined) {
       throw new GatewayError('invalid_value', `Invalid value '${model}' in 'model_prices': not a catalog model.`, { param: 'model_prices' });
     }
+    const listed = catalog.get(model)?.price.kind;
+    // The hold is computed with the model's own pricing inputs (a token table for per_token), so
+    // a group price must be of the same kind as the catalog's.
+    if (rule !== null && typeof rule === 'object' && 'kind' in rule && rule.kind !== listed) {
+      throw new GatewayError(
+        'invalid_value',
+        `Invalid value in 'model_prices.${model}': '${model}' is priced ${listed ?? 'unknown'}; give a rule of that kind.`,
+        {
+          param: 'model_prices',
+        },
+      );
+    }
     if (rule === null) delete merged[model];
     else merged[model] = rule;
   }

@@ -110,6 +110,10 @@ describe('reseller accounts over the admin API', () => {
     assert.equal(unknownModel.status, 400);
     const badRule = await api.admin('PATCH', '/price-groups/silver', { model_prices: { 'dall-e-2': { kind: 'per_image' } } });
     assert.equal(badRule.status, 400);
+    const wrongKind = await api.admin('PATCH', '/price-groups/silver', {
+      model_prices: { 'dall-e-2': { kind: 'per_token', usdPerMillionTextInput: 1, usdPerMillionImageInput: 1, usdPerMillionImageOutput: 1 } },
+    });
+    assert.equal(wrongKind.status, 400, 'a per_image model takes a per_image price');
     const priced = await api.admin('PATCH', '/price-groups/silver', {
       model_prices: { 'dall-e-2': { kind: 'per_image', usdPerImage: { standard: { '*': 0.01 } } } },
     });
