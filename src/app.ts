@@ -8,6 +8,7 @@ import { checkBodyText, checkRequestLine } from './api/input-boundary.ts';
 import { rawErrorResponse } from './api/raw-error-response.ts';
 import { newRequestId } from './api/request-id.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
+import { registerResellerRoutes } from './api/admin/reseller.ts';
 import { registerFileRoutes } from './api/files.ts';
 import { registerUsageRoute } from './api/usage.ts';
 import { authHook } from './api/auth.ts';
@@ -23,6 +24,8 @@ import type { ContractSettings } from './contract/generation.ts';
 import type { ImagesRepo } from './db/images-repo.ts';
 import type { JobsRepo } from './db/jobs-repo.ts';
 import type { KeysRepo } from './db/keys-repo.ts';
+import type { OrganizationsRepo } from './db/organizations-repo.ts';
+import type { PriceGroupsRepo } from './db/price-groups-repo.ts';
 import type { WebhooksRepo } from './db/webhooks-repo.ts';
 import type { JobRunner } from './images/job-runner.ts';
 import type { WebhookDispatcher } from './images/webhook-dispatcher.ts';
@@ -47,6 +50,8 @@ export interface Deps {
   readonly closeBackends: () => Promise<void>;
   readonly db: Kysely<Database>;
   readonly keys: KeysRepo;
+  readonly organizations: OrganizationsRepo;
+  readonly priceGroups: PriceGroupsRepo;
   readonly imagesRepo: ImagesRepo;
   readonly ledger: Ledger;
   readonly limits: Limits;
@@ -194,8 +199,9 @@ export function buildApp(deps: Deps): App {
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', authHook(deps.keys, 'admin', deps.now));
-    registerAdminKeyRoutes(admin, { keys: deps.keys, catalog: deps.catalog });
+    registerAdminKeyRoutes(admin, { keys: deps.keys, catalog: deps.catalog, organizations: deps.organizations });
     registerAdminUsageRoute(admin, { db: deps.db, now: deps.now });
+    registerResellerRoutes(admin, deps);
   });
 
   void app.register(async (v1) => {

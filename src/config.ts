@@ -36,6 +36,8 @@ function ChannelSchema() {
       local: z.boolean().default(false),
       /** Provider-specific settings (Azure `apiVersion`, DashScope `mode` …), checked by the provider's own schema at boot. */
       options: z.record(z.string(), z.unknown()).default({}),
+      /** What the operator pays upstream, per model id (or `*`): a price rule or { multiplier } of the list price; checked at boot (ledger/upstream-cost.ts). */
+      cost: z.record(z.string(), z.unknown()).optional(),
     })
     .refine((c) => [c.apiKey, c.apiKeyFile, c.apiKeyEnv].filter((v) => v !== undefined).length <= 1, {
       message: 'give at most one of apiKey, apiKeyFile, apiKeyEnv',

@@ -13,6 +13,8 @@ import { JobsRepo } from './db/jobs-repo.ts';
 import { KeysRepo } from './db/keys-repo.ts';
 import { WebhooksRepo } from './db/webhooks-repo.ts';
 import { migrateToLatest } from './db/migrations.ts';
+import { OrganizationsRepo } from './db/organizations-repo.ts';
+import { PriceGroupsRepo } from './db/price-groups-repo.ts';
 import { createGuardedAgent } from './http/guarded-agent.ts';
 import { lookupAddresses } from './http/public-target.ts';
 import { JobRunner } from './images/job-runner.ts';
@@ -22,6 +24,8 @@ import { WebhookSender } from './images/webhook-sender.ts';
 import type { WebhookTargetPolicy } from './images/webhook-target.ts';
 import { MoneyAnomalies } from './ledger/anomalies.ts';
 import { Ledger } from './ledger/ledger.ts';
+import { PriceBook } from './ledger/price-book.ts';
+import { type ChannelCosts, parseChannelCosts } from './ledger/upstream-cost.ts';
 import { createLimits } from './limits/index.ts';
 import { PROVIDERS } from './providers/registry.ts';
 import { PollPacer } from './providers/shared/poll-pacer.ts';
@@ -68,6 +72,9 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   // Counted per process; a /metrics endpoint reads `Deps.anomalies`.
   const anomalies = new MoneyAnomalies(logger);
   const ledger = new Ledger(db, dialect, now, anomalies);
+  const organizations = new OrganizationsRepo(db);
+  const priceGroups = new PriceGroupsRepo(db);
+  const channelCosts = channelCostsOf(config);
   const jobs = new JobsRepo(db, dialect);
   // A request ends by its deadline; a hold older than twice that belongs to a dead process.
   const holdTtlMs = config.routing.deadlineMs * 2 + 60_000;
@@ -84,6 +91,8 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     retentionSeconds,
     now,
     anomalies,
+    prices: new PriceBook(organizations, priceGroups),
+    channelCosts,
   };
   const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
   const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
@@ -128,6 +137,8 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     },
     db,
     keys,
+    organizations,
+    priceGroups,
     imagesRepo: images,
     ledger,
     limits,
@@ -163,6 +174,15 @@ function catalogOf(config: Config) {
     // A bad model entry is a configuration error like any other: the start stops, naming it.
     if (err instanceof CatalogError) throw new ConfigError(err.message);
     throw err;
+  }
+}
+
+/** The channels' `cost:` sections; a bad one stops the start like any configuration error. */
+function channelCostsOf(config: Config): ChannelCosts {
+  try {
+    return parseChannelCosts(config.channels);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
 }
 

@@ -5,6 +5,7 @@ import { type KeySettingsInput, validateKeySettings } from '../contract/key-sett
 import { openDatabase } from '../db/database.ts';
 import { KeysRepo } from '../db/keys-repo.ts';
 import { migrateToLatest } from '../db/migrations.ts';
+import { OrganizationsRepo } from '../db/organizations-repo.ts';
 import type { ApiKeyRow } from '../db/schema.ts';
 import { GatewayError } from '../errors.ts';
 import { describeKey } from '../keys/describe-key.ts';
@@ -25,7 +26,8 @@ const SETTINGS_HELP = `  --name NAME                  a name to recognise the ke
   --max-concurrent N           generations running at once, 1 or more
   --models ID,ID,...           the models the key may use
   --expires-at WHEN            2027-01-01, 2027-01-01T12:00:00Z or unix seconds
-  --meta KEY=VALUE             metadata; repeatable (--meta none clears it)`;
+  --meta KEY=VALUE             metadata; repeatable (--meta none clears it)
+  --org ID                     the organisation the key belongs to (--org none: no organisation)`;
 
 const SETTING_OPTIONS = {
   name: { type: 'string' },
@@ -36,6 +38,7 @@ const SETTING_OPTIONS = {
   models: { type: 'string' },
   'expires-at': { type: 'string' },
   meta: { type: 'string', multiple: true },
+  org: { type: 'string' },
 } as const;
 
 const CREATE = {
@@ -151,6 +154,10 @@ async function withKeys(
   const { db, dialect } = openDatabase({ url: config.database.url, sqlitePath: sqlitePath(config) });
   try {
     await migrateToLatest(db, dialect);
+    if (settings.organizationId !== undefined && settings.organizationId !== null) {
+      // The admin API refuses an unknown organisation the same way.
+      if ((await new OrganizationsRepo(db).get(settings.organizationId)) === undefined) throw new UsageError(`--org: no organisation '${settings.organizationId}'`);
+    }
     return await work(new KeysRepo(db), settings);
   } finally {
     await db.destroy();
@@ -186,6 +193,8 @@ function settingsInput(line: SettingFlags): KeySettingsInput {
   if (models !== undefined) input.allowed_models = models;
   const expires = value('expires-at', parseMoment);
   if (expires !== undefined) input.expires_at = expires;
+  const org = value('org', (_flag, text) => text);
+  if (org !== undefined) input.organization_id = org;
   const meta = line.strings('meta');
   if (meta.length === 1 && meta[0] === 'none') input.metadata = null;
   else if (meta.length > 0) input.metadata = Object.fromEntries(meta.map((pair) => parsePair('--meta', pair)));

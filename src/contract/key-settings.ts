@@ -17,6 +17,7 @@ const KeySettingsSchema = z.strictObject({
   max_concurrent: z.number().int().min(1).nullable().optional(),
   expires_at: z.number().int().min(0).nullable().optional(),
   metadata: z.record(z.string(), z.string().max(500)).nullable().optional(),
+  organization_id: z.string().min(1).max(200).nullable().optional(),
 });
 
 export type KeySettingsInput = z.input<typeof KeySettingsSchema>;
@@ -41,5 +42,6 @@ export function validateKeySettings(body: unknown, catalog: Catalog): Partial<Ke
   if (input.max_concurrent !== undefined) out.maxConcurrent = input.max_concurrent;
   if (input.expires_at !== undefined) out.expiresAtMs = input.expires_at === null ? null : input.expires_at * 1000;
   if (input.metadata !== undefined) out.metadata = input.metadata;
+  if (input.organization_id !== undefined) out.organizationId = input.organization_id;
   return out;
 }

@@ -96,6 +96,7 @@ export function fromRow(row: ApiKeyRow): KeySettings {
     maxConcurrent: row.max_concurrent,
     expiresAtMs: row.expires_at_ms,
     metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, string>),
+    organizationId: row.organization_id,
   };
 }
 
@@ -110,5 +111,6 @@ function toColumns(settings: KeySettings) {
     max_concurrent: settings.maxConcurrent,
     expires_at_ms: settings.expiresAtMs,
     metadata: settings.metadata === null ? null : JSON.stringify(settings.metadata),
+    organization_id: settings.organizationId,
   };
 }

@@ -136,6 +136,57 @@ function migrations(dialect: DialectName): Record<string, Migration> {
         await db.schema.createIndex('webhook_deliveries_claim').on('webhook_deliveries').columns(['status', 'next_attempt_at_ms']).execute();
       },
     },
+    '0005_organizations_and_prices': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('organizations')
+          .addColumn('id', 'text', (col) => col.primaryKey())
+          .addColumn('name', 'text', (col) => col.notNull())
+          .addColumn('price_group', 'text', (col) => col.notNull())
+          .addColumn('budget_micro_usd', 'bigint')
+          // Running totals kept in step with the ledger inside its transactions, like a key's.
+          .addColumn('committed_micro_usd', 'bigint', (col) => col.notNull())
+          .addColumn('credited_micro_usd', 'bigint', (col) => col.notNull())
+          .addColumn('metadata', 'text')
+          .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('updated_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('deleted_at_ms', 'bigint')
+          .execute();
+        let credits = db.schema.createTable('organization_credits');
+        if (dialect === 'sqlite') credits = credits.addColumn('seq', 'integer', (col) => col.primaryKey().autoIncrement());
+        await credits
+          .addColumn('id', 'text', (col) => col.notNull().unique())
+          .addColumn('organization_id', 'text', (col) => col.notNull().references('organizations.id'))
+          .addColumn('amount_micro_usd', 'bigint', (col) => col.notNull())
+          .addColumn('reference', 'text')
+          .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+          .execute();
+        const serial = serialKey('organization_credits');
+        if (serial !== null) await serial.execute(db);
+        await db.schema.createIndex('organization_credits_org').on('organization_credits').columns(['organization_id', 'created_at_ms']).execute();
+        await db.schema
+          .createTable('price_groups')
+          .addColumn('id', 'text', (col) => col.primaryKey())
+          .addColumn('multiplier', 'double precision', (col) => col.notNull())
+          // JSON object: catalog model id → PriceRule replacing its list price in this group.
+          .addColumn('model_prices', 'text', (col) => col.notNull())
+          .addColumn('created_at_ms', 'bigint', (col) => col.notNull())
+          .addColumn('updated_at_ms', 'bigint', (col) => col.notNull())
+          .execute();
+        await sql`insert into price_groups (id, multiplier, model_prices, created_at_ms, updated_at_ms) values ('default', 1, '{}', 0, 0)`.execute(db);
+        await db.schema.alterTable('api_keys').addColumn('organization_id', 'text').execute();
+        // What every entry was priced at, and for charges what the channel that delivered it cost upstream.
+        const ledgerColumns: Array<[string, 'text' | 'bigint']> = [
+          ['organization_id', 'text'],
+          ['price_group', 'text'],
+          ['price_json', 'text'],
+          ['channel', 'text'],
+          ['upstream_cost_micro_usd', 'bigint'],
+        ];
+        for (const [name, type] of ledgerColumns) await db.schema.alterTable('ledger_entries').addColumn(name, type).execute();
+        await db.schema.createIndex('ledger_org_time').on('ledger_entries').columns(['organization_id', 'created_at_ms']).execute();
+      },
+    },
   };
 }
 

@@ -10,6 +10,47 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  organizations: OrganizationsTable;
+  organization_credits: OrganizationCreditsTable;
+  price_groups: PriceGroupsTable;
+}
+
+/** A customer account: keys share its budget, its prepaid balance and its price group. */
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  price_group: string;
+  /** Spending cap over every key of the organisation, micro-dollars, or null for none. */
+  budget_micro_usd: number | null;
+  /** Σ of its ledger entries (holds, releases, charges), kept in step in the same transactions. */
+  committed_micro_usd: number;
+  /** Σ of its credits (top-ups and corrections); the balance is credited − committed. */
+  credited_micro_usd: number;
+  metadata: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  /** Deleted organisations keep their rows: the ledger still names them. */
+  deleted_at_ms: number | null;
+}
+
+/** The organisation side of the ledger: append-only top-ups (positive) and corrections (negative). */
+export interface OrganizationCreditsTable {
+  seq: Generated<number>;
+  id: string;
+  organization_id: string;
+  amount_micro_usd: number;
+  reference: string | null;
+  created_at_ms: number;
+}
+
+export interface PriceGroupsTable {
+  id: string;
+  /** Applied to the model's price (the catalog's, or the group's own for that model). */
+  multiplier: number;
+  /** JSON object: model id → PriceRule replacing the catalog's list price in this group. */
+  model_prices: string;
+  created_at_ms: number;
+  updated_at_ms: number;
 }
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -88,6 +129,8 @@ export interface ApiKeysTable {
   /** JSON object of operator labels (owner, project…). */
   metadata: string | null;
   updated_at_ms: number;
+  /** The organisation the key belongs to, or null. */
+  organization_id: string | null;
 }
 
 export interface LedgerEntriesTable {
@@ -105,6 +148,14 @@ export interface LedgerEntriesTable {
   created_at_ms: number;
   /** For a hold: after this, an unsettled hold (its process died) is released by the sweeper. */
   expires_at_ms: number | null;
+  /** The organisation charged with the key, as it was when the request was held. */
+  organization_id: string | null;
+  /** The price group and the price (JSON PriceRule) resolved when the request was held. */
+  price_group: string | null;
+  price_json: string | null;
+  /** For a charge: the channel that delivered, and what its images cost upstream. */
+  channel: string | null;
+  upstream_cost_micro_usd: number | null;
 }
 
 export interface ImagesTable {
@@ -130,3 +181,5 @@ export type LedgerRow = Selectable<LedgerEntriesTable>;
 export type JobRow = Selectable<JobsTable>;
 export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type NewImageRow = Insertable<ImagesTable>;
+export type OrganizationRow = Selectable<OrganizationsTable>;
+export type PriceGroupRow = Selectable<PriceGroupsTable>;

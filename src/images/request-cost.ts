@@ -1,6 +1,9 @@
-import type { Dimensions } from '../catalog/index.ts';
+import type { Dimensions, PriceRule } from '../catalog/index.ts';
 import type { ImagesRequest } from '../contract/images-request.ts';
+import type { UpstreamCost } from '../ledger/ledger.ts';
 import { maxCostMicroUsd } from '../ledger/pricing.ts';
+import { type ChannelCosts, upstreamCostMicroUsd } from '../ledger/upstream-cost.ts';
+import type { ImagesOutcome } from './types.ts';
 
 /** The most a request may cost, held before the upstream call: its images, and for edits its input images. */
 export function holdMicroUsd(request: ImagesRequest): number {
@@ -41,4 +44,20 @@ export function estimateImageInputTokens(images: readonly Dimensions[]): number 
     tokens += 85 + 170 * Math.ceil(width / 512) * Math.ceil(height / 512);
   }
   return tokens;
+}
+
+/** The request priced at the customer's rule (resolved by the ledger's PriceBook when held). */
+export function withPrice(request: ImagesRequest, price: PriceRule): ImagesRequest {
+  return price === request.model.price ? request : { ...request, model: { ...request.model, price } };
+}
+
+/** What the channel that delivered charges the operator, for the margin report (list-priced request). */
+export function upstreamCost(
+  deps: { readonly channelCosts: ChannelCosts },
+  listPriced: ImagesRequest,
+  outcome: Pick<ImagesOutcome, 'channel' | 'size' | 'usage'>,
+  imageCount: number,
+): UpstreamCost {
+  const costMicroUsd = upstreamCostMicroUsd(deps.channelCosts, outcome.channel, listPriced.model, listPriced.quality, outcome.size, imageCount, outcome.usage);
+  return { channel: outcome.channel, upstreamCostMicroUsd: costMicroUsd };
 }

@@ -6,7 +6,7 @@ import type { PartialImage } from '../providers/types.ts';
 import { deliverImages } from './deliver-images.ts';
 import { countImages, countRequest, type RateHeaders, takeConcurrencySlot } from './key-limits.ts';
 import { assertModelAllowed } from './model-policy.ts';
-import { holdMicroUsd, imageInputTokens } from './request-cost.ts';
+import { holdMicroUsd, imageInputTokens, upstreamCost, withPrice } from './request-cost.ts';
 import type { Caller, ImagesDeps, ImagesOutcome, OpenStream } from './types.ts';
 
 /*
@@ -21,14 +21,16 @@ import type { Caller, ImagesDeps, ImagesOutcome, OpenStream } from './types.ts';
  */
 
 /** A request answered as one JSON body. */
-export async function runImages(deps: ImagesDeps, request: ImagesRequest, caller: Caller): Promise<ImagesOutcome> {
-  const admitted = await admit(deps, request, caller);
+export async function runImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller): Promise<ImagesOutcome> {
+  const admitted = await admit(deps, asked, caller);
+  // Priced as held: the customer's price for this model, kept to the charge whatever changes meanwhile.
+  const request = admitted.request;
   try {
     const { hold, rateHeaders } = admitted;
     let settled = false;
     try {
       const outcome = await produce(deps, request, caller);
-      await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records);
+      await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records, upstreamCost(deps, asked, outcome, request.n));
       settled = true;
       return { ...outcome, rateHeaders };
     } finally {
@@ -47,8 +49,9 @@ export async function runImages(deps: ImagesDeps, request: ImagesRequest, caller
  * charged (and kept); a client that leaves mid-stream pays for what it received, and the upstream
  * call is aborted.
  */
-export async function streamImages(deps: ImagesDeps, request: ImagesRequest, caller: Caller, open: OpenStream): Promise<void> {
-  const admitted = await admit(deps, request, caller);
+export async function streamImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller, open: OpenStream): Promise<void> {
+  const admitted = await admit(deps, asked, caller);
+  const request = admitted.request;
   try {
     const { hold } = admitted;
     let settled = false;
@@ -69,7 +72,7 @@ export async function streamImages(deps: ImagesDeps, request: ImagesRequest, cal
       if (undelivered.length > 0) await deps.images.deleteByIds(undelivered);
       // What the delivered images cost: the whole request's cost scaled to them (input once).
       const cost = delivered === 0 ? 0 : Math.ceil((outcome.costMicroUsd * delivered) / request.n);
-      await deps.ledger.settle(hold, cost, delivered);
+      await deps.ledger.settle(hold, cost, delivered, [], upstreamCost(deps, asked, outcome, delivered));
       settled = true;
     } finally {
       if (!settled) await deps.ledger.release(hold);
@@ -84,16 +87,22 @@ export async function streamImages(deps: ImagesDeps, request: ImagesRequest, cal
  * the hold, so a request refused for its budget does not use up the key's image allowance; a
  * refusal there gives the hold back.
  */
-async function admit(deps: ImagesDeps, request: ImagesRequest, caller: Caller): Promise<{ hold: Hold; lease: Lease | null; rateHeaders: RateHeaders }> {
+async function admit(
+  deps: ImagesDeps,
+  asked: ImagesRequest,
+  caller: Caller,
+): Promise<{ hold: Hold; lease: Lease | null; rateHeaders: RateHeaders; request: ImagesRequest }> {
   const { apiKey } = caller;
-  assertModelAllowed(apiKey, request.model.id);
+  assertModelAllowed(apiKey, asked.model.id);
   const requestHeaders = caller.requestCounted === true ? {} : await countRequest(deps.limits, apiKey);
   const lease = await takeConcurrencySlot(deps.limits, apiKey, deps.holdTtlMs);
   try {
-    const hold = await deps.ledger.reserve(apiKey.id, caller.requestId, request.model.id, holdMicroUsd(request), deps.holdTtlMs);
+    const price = await deps.prices.resolve(apiKey.organization_id, asked.model);
+    const request = withPrice(asked, price.price);
+    const hold = await deps.ledger.reserve(apiKey.id, caller.requestId, request.model.id, holdMicroUsd(request), deps.holdTtlMs, price.held);
     try {
       const imageHeaders = await countImages(deps.limits, apiKey, request.n);
-      return { hold, lease, rateHeaders: { ...requestHeaders, ...imageHeaders } };
+      return { hold, lease, rateHeaders: { ...requestHeaders, ...imageHeaders }, request };
     } catch (err) {
       await deps.ledger.release(hold);
       throw err;

@@ -4,6 +4,8 @@ import type { NewImageRow } from '../db/schema.ts';
 import type { ApiKey } from '../keys/api-key.ts';
 import type { AnomalySink } from '../ledger/anomalies.ts';
 import type { Ledger } from '../ledger/ledger.ts';
+import type { PriceBook } from '../ledger/price-book.ts';
+import type { ChannelCosts } from '../ledger/upstream-cost.ts';
 import type { Limits } from '../limits/index.ts';
 import type { PartialImage } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
@@ -30,6 +32,10 @@ export interface ImagesDeps {
   readonly now: () => number;
   /** Where untrustworthy upstream usage is reported (counted and logged). */
   readonly anomalies: AnomalySink;
+  /** Resolves the customer's price of a request (its organisation's price group) before the hold. */
+  readonly prices: PriceBook;
+  /** What each channel costs the operator upstream, recorded on charges for the margin report. */
+  readonly channelCosts: ChannelCosts;
 }
 
 /** Who asks, for which request id, until when. */

@@ -20,5 +20,6 @@ export function describeKey(row: ApiKeyRow) {
     images_per_minute: settings.imagesPerMinute,
     max_concurrent: settings.maxConcurrent,
     metadata: settings.metadata,
+    organization_id: settings.organizationId,
   };
 }

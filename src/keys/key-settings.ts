@@ -9,6 +9,8 @@ export interface KeySettings {
   readonly maxConcurrent: number | null;
   readonly expiresAtMs: number | null;
   readonly metadata: Readonly<Record<string, string>> | null;
+  /** The organisation whose budget, balance and prices the key shares, or null. */
+  readonly organizationId: string | null;
 }
 
 export const DEFAULT_KEY_SETTINGS: KeySettings = {
@@ -21,4 +23,5 @@ export const DEFAULT_KEY_SETTINGS: KeySettings = {
   maxConcurrent: null,
   expiresAtMs: null,
   metadata: null,
+  organizationId: null,
 };

@@ -19,7 +19,7 @@ export interface UsageRow {
  */
 export async function usageByDay(
   db: Kysely<Database>,
-  filter: { apiKeyId?: string | undefined; fromMs: number; toMs: number },
+  filter: { apiKeyId?: string | undefined; organizationId?: string | undefined; fromMs: number; toMs: number },
 ): Promise<{ data: UsageRow[]; totals: { requests: number; images: number; spend_usd: number } }> {
   let query = db
     .selectFrom('ledger_entries')
@@ -39,6 +39,8 @@ export async function usageByDay(
     .orderBy('api_key_id')
     .orderBy('model');
   if (filter.apiKeyId !== undefined) query = query.where('api_key_id', '=', filter.apiKeyId);
+  // The organisation charged when the request was held (a key moved since keeps its past where it was).
+  if (filter.organizationId !== undefined) query = query.where('organization_id', '=', filter.organizationId);
   const rows = await query.execute();
   const data = rows.map((row) => ({
     date: new Date(Math.floor(Number(row.day)) * DAY_MS).toISOString().slice(0, 10),
