@@ -8,6 +8,8 @@ import { checkBodyText, checkRequestLine } from './api/input-boundary.ts';
 import { rawErrorResponse } from './api/raw-error-response.ts';
 import { newRequestId } from './api/request-id.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
+import { registerAdminChannelsRoute } from './api/admin/channels.ts';
+import { registerConsoleRoutes } from './api/console.ts';
 import { registerFileRoutes } from './api/files.ts';
 import { registerUsageRoute } from './api/usage.ts';
 import { authHook } from './api/auth.ts';
@@ -191,11 +193,13 @@ export function buildApp(deps: Deps): App {
 
   registerHealthRoute(app, deps.db, () => shuttingDown);
   registerFileRoutes(app, { blobs: deps.blobs, signer: deps.signer, now: () => Math.floor(deps.now() / 1000) });
+  registerConsoleRoutes(app);
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', authHook(deps.keys, 'admin', deps.now));
     registerAdminKeyRoutes(admin, { keys: deps.keys, catalog: deps.catalog });
     registerAdminUsageRoute(admin, { db: deps.db, now: deps.now });
+    registerAdminChannelsRoute(admin, { router: deps.router, now: deps.now });
   });
 
   void app.register(async (v1) => {
