@@ -9,6 +9,8 @@ import { rawErrorResponse } from './api/raw-error-response.ts';
 import { newRequestId } from './api/request-id.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
 import { registerResellerRoutes } from './api/admin/reseller.ts';
+import { registerAdminChannelsRoute } from './api/admin/channels.ts';
+import { registerConsoleRoutes } from './api/console.ts';
 import { registerFileRoutes } from './api/files.ts';
 import { registerUsageRoute } from './api/usage.ts';
 import { authHook } from './api/auth.ts';
@@ -196,12 +198,14 @@ export function buildApp(deps: Deps): App {
 
   registerHealthRoute(app, deps.db, () => shuttingDown);
   registerFileRoutes(app, { blobs: deps.blobs, signer: deps.signer, now: () => Math.floor(deps.now() / 1000) });
+  registerConsoleRoutes(app);
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', authHook(deps.keys, 'admin', deps.now));
     registerAdminKeyRoutes(admin, { keys: deps.keys, catalog: deps.catalog, organizations: deps.organizations });
     registerAdminUsageRoute(admin, { db: deps.db, now: deps.now });
     registerResellerRoutes(admin, deps);
+    registerAdminChannelsRoute(admin, { router: deps.router, now: deps.now });
   });
 
   void app.register(async (v1) => {

@@ -8,7 +8,8 @@ import { PollPacer } from '../providers/shared/poll-pacer.ts';
 import type { BoundProvider, Channel, PartialImage, ProviderImage, ProviderResult, UnboundCall } from '../providers/types.ts';
 import { scrubGatewayError } from '../providers/shared/scrub-secrets.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.ts';
+import { type BreakerSettings, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
+import { type Outcome, RecentOutcomes } from './recent-outcomes.ts';
 import { Semaphore } from '../http/semaphore.ts';
 
 export interface RoutingSettings {
@@ -82,6 +83,23 @@ interface ChannelState {
   readonly routed: RoutedChannel;
   readonly breaker: CircuitBreaker;
   readonly slots: Semaphore;
+  readonly recent: RecentOutcomes;
+}
+
+/** A channel as the operator's console shows it (read-only; `Router.channelStatus`). */
+export interface ChannelStatus {
+  readonly id: string;
+  readonly provider: string;
+  /** Catalog model ids the channel serves. */
+  readonly models: readonly string[];
+  readonly priority: number;
+  readonly weight: number;
+  readonly maxConcurrency: number;
+  readonly breaker: BreakerState;
+  /** How long an open breaker (here or, with Redis, on another replica) still refuses calls. */
+  readonly openForMs: number;
+  /** The last upstream attempts, oldest first. */
+  readonly recent: readonly Outcome[];
 }
 
 /**
@@ -127,6 +145,7 @@ export class Router {
         routed,
         breaker: new CircuitBreaker(options.settings.breaker, this.#now),
         slots: new Semaphore(routed.maxConcurrency),
+        recent: new RecentOutcomes(),
       };
       for (const modelId of Object.keys(routed.channel.models)) {
         const list = this.#byModel.get(modelId) ?? [];
@@ -148,6 +167,22 @@ export class Router {
       return [...new Set(ordered)];
     }
     return this.#localFor(model) === null ? [] : ['local'];
+  }
+
+  /** Every channel's breaker and recent attempts, for `GET /admin/v1/channels`. */
+  channelStatus(): ChannelStatus[] {
+    const states = [...new Set([...this.#byModel.values()].flat())];
+    return states.map(({ routed, breaker, recent }) => ({
+      id: routed.channel.id,
+      provider: routed.channel.provider,
+      models: [...this.#byModel].filter(([, list]) => list.some((s) => s.routed === routed)).map(([id]) => id),
+      priority: routed.priority,
+      weight: routed.weight,
+      maxConcurrency: routed.maxConcurrency,
+      breaker: breaker.state,
+      openForMs: Math.max(breaker.retryAfterMs(), this.#board?.openForMs(routed.channel.id) ?? 0),
+      recent: recent.list(),
+    }));
   }
 
   /**
@@ -260,6 +295,7 @@ export class Router {
                 sentPartial = true;
                 forward({ ...partial, imageIndex: partial.imageIndex + ctx.imageOffset });
               };
+        const startedMs = this.#now();
         try {
           const result = await callProvider(provider, request, {
             channel,
@@ -271,6 +307,7 @@ export class Router {
             ...(onPartial === undefined ? {} : { onPartial }),
           });
           state.breaker.record(true);
+          state.recent.record({ atMs: startedMs, ok: true, latencyMs: this.#now() - startedMs, code: null });
           if (result.images.length !== request.n) {
             throw new GatewayError('upstream_error', `The upstream returned ${result.images.length} images where ${request.n} were asked.`, {
               retryable: true,
@@ -280,6 +317,7 @@ export class Router {
         } catch (raw) {
           const err = this.#classify(raw, signal, attemptSignal, channel);
           lastError = err;
+          if (!signal.aborted) state.recent.record({ atMs: startedMs, ok: false, latencyMs: this.#now() - startedMs, code: err instanceof GatewayError ? err.code : 'error' });
           if (signal.aborted || sentPartial) throw err;
           if (!(err instanceof GatewayError)) {
             state.breaker.record(false);
@@ -353,6 +391,7 @@ export class Router {
         routed: local,
         breaker: new CircuitBreaker(this.#settings.breaker, this.#now),
         slots: new Semaphore(local.maxConcurrency),
+        recent: new RecentOutcomes(),
       };
       this.#byModel.set(model.id, [state]);
       return [state];
