@@ -4,6 +4,9 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { registerAdminKeyRoutes } from './api/admin/keys.ts';
 import { trackConnections } from './api/connection-tracker.ts';
+import { AccessLogController, observeRequests } from './api/access-log.ts';
+import { type CorsSettings, registerCors } from './api/cors.ts';
+import { type MetricsAccess, registerMetricsRoute } from './api/metrics-route.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
 import { registerFileRoutes } from './api/files.ts';
 import { registerUsageRoute } from './api/usage.ts';
@@ -27,6 +30,7 @@ import type { Limits } from './limits/index.ts';
 import type { Database } from './db/schema.ts';
 import { GatewayError, renderError } from './errors.ts';
 import type { AnomalyCounter } from './ledger/anomalies.ts';
+import type { Metrics } from './observe/metrics.ts';
 import type { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import type { LinkSigner } from './storage/link-signer.ts';
@@ -53,6 +57,10 @@ export interface Deps {
   readonly contract: ContractSettings;
   /** Money anomalies seen by this process (untrustworthy upstream usage, clamped charges), for metrics. */
   readonly anomalies: AnomalyCounter;
+  /** This process's metrics registry (`/metrics`), fed by the app, the use case and the router. */
+  readonly metrics: Metrics;
+  readonly cors: CorsSettings;
+  readonly metricsAccess: MetricsAccess;
   readonly blobs: BlobStore;
   /** Signs and checks the gateway's own `/files` links. */
   readonly signer: UrlSigner;
@@ -86,6 +94,8 @@ export function buildApp(deps: Deps): App {
     loggerInstance,
     bodyLimit: deps.maxBodyBytes,
     genReqId: () => `req_${randomBytes(12).toString('hex')}`,
+    // One access log line per request instead of Fastify's two (api/access-log.ts).
+    logController: new AccessLogController(),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Content-addressed file names are long; Fastify's default of 100 characters is enough, but
@@ -105,6 +115,9 @@ export function buildApp(deps: Deps): App {
   // Fastify parses text/plain by default; this API takes JSON only (and multipart where noted), so
   // anything else is a 415 rather than a string that fails validation later.
   app.removeContentTypeParser('text/plain');
+  // Before any hook that may refuse a request, so refusals are logged and counted too.
+  observeRequests(app, deps.metrics, () => deps.logger.isLevelEnabled('debug'));
+  registerCors(app, deps.cors);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -142,6 +155,7 @@ export function buildApp(deps: Deps): App {
 
   registerHealthRoute(app, deps.db, () => shuttingDown);
   registerFileRoutes(app, { blobs: deps.blobs, signer: deps.signer, now: () => Math.floor(deps.now() / 1000) });
+  registerMetricsRoute(app, { metrics: deps.metrics, keys: deps.keys, now: deps.now, access: deps.metricsAccess });
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', authHook(deps.keys, 'admin', deps.now));

@@ -11,6 +11,7 @@ import { assertModelAllowed } from '../images/model-policy.ts';
 import { runImages, streamImages } from '../images/run-images.ts';
 import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
+import { reportTo } from './access-log.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
 import { imagesAnswer } from './images-answer.ts';
@@ -81,7 +82,7 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
       const input = await readEditInput(request, formLimits, editContract);
       // Checked before a JSON edit's images are fetched: a key may not make the gateway download for a model it may not use.
       assertModelAllowed(apiKey, input.params.model.id);
-      const caller = { apiKey, requestId: request.id, signal };
+      const caller = { apiKey, requestId: request.id, signal, report: reportTo(request) };
       const readImages = async (): Promise<EditRequest> => input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
       if (input.params.stream) {
         const edit = await readImages();

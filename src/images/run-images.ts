@@ -8,6 +8,7 @@ import { countImages, countRequest, type RateHeaders, takeConcurrencySlot } from
 import { assertModelAllowed } from './model-policy.ts';
 import { holdMicroUsd, imageInputTokens } from './request-cost.ts';
 import type { Caller, ImagesDeps, ImagesOutcome, OpenStream } from './types.ts';
+import { watchImages } from './watch-images.ts';
 
 /*
  * The images use case: the one place that runs a request from its validated form to its answer,
@@ -22,14 +23,16 @@ import type { Caller, ImagesDeps, ImagesOutcome, OpenStream } from './types.ts';
 
 /** A request answered as one JSON body. */
 export async function runImages(deps: ImagesDeps, request: ImagesRequest, caller: Caller): Promise<ImagesOutcome> {
-  const admitted = await admit(deps, request, caller);
+  const watch = watchImages(deps, request, caller);
+  const admitted = await watch.admit(admit(deps, request, caller));
   try {
     const { hold, rateHeaders } = admitted;
     let settled = false;
     try {
-      const outcome = await produce(deps, request, caller);
+      const outcome = await watch.produce(produce(deps, request, caller));
       await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records);
       settled = true;
+      watch.delivered(outcome, outcome.records.length, outcome.costMicroUsd);
       return { ...outcome, rateHeaders };
     } finally {
       if (!settled) await deps.ledger.release(hold);
@@ -48,14 +51,15 @@ export async function runImages(deps: ImagesDeps, request: ImagesRequest, caller
  * call is aborted.
  */
 export async function streamImages(deps: ImagesDeps, request: ImagesRequest, caller: Caller, open: OpenStream): Promise<void> {
-  const admitted = await admit(deps, request, caller);
+  const watch = watchImages(deps, request, caller);
+  const admitted = await watch.admit(admit(deps, request, caller));
   try {
     const { hold } = admitted;
     let settled = false;
     try {
       const sink = open(admitted.rateHeaders);
       // Events always carry base64, whatever response_format said.
-      const outcome = await produce(deps, { ...request, responseFormat: 'b64_json' }, caller, (partial) => sink.partial(partial));
+      const outcome = await watch.produce(produce(deps, { ...request, responseFormat: 'b64_json' }, caller, (partial) => sink.partial(partial)));
       // Recorded before any completed event goes out: no image reaches a client without a record.
       await deps.images.insertMany(outcome.records);
       const withHeaders = { ...outcome, rateHeaders: admitted.rateHeaders };
@@ -71,6 +75,7 @@ export async function streamImages(deps: ImagesDeps, request: ImagesRequest, cal
       const cost = delivered === 0 ? 0 : Math.ceil((outcome.costMicroUsd * delivered) / request.n);
       await deps.ledger.settle(hold, cost, delivered);
       settled = true;
+      watch.delivered(outcome, delivered, cost);
     } finally {
       if (!settled) await deps.ledger.release(hold);
     }

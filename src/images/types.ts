@@ -5,6 +5,7 @@ import type { ApiKey } from '../keys/api-key.ts';
 import type { AnomalySink } from '../ledger/anomalies.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { Limits } from '../limits/index.ts';
+import type { Metrics } from '../observe/metrics.ts';
 import type { PartialImage } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -30,6 +31,8 @@ export interface ImagesDeps {
   readonly now: () => number;
   /** Where untrustworthy upstream usage is reported (counted and logged). */
   readonly anomalies: AnomalySink;
+  /** Where images delivered, their cost and refusals are counted. */
+  readonly metrics: Pick<Metrics, 'imagesDelivered' | 'requestRefused'>;
 }
 
 /** Who asks, for which request id, until when. */
@@ -44,6 +47,20 @@ export interface Caller {
    * only images per minute and concurrency apply now.
    */
   readonly requestCounted?: boolean;
+  /** Told what the request is (model, n, prompt) and, once delivered, how it went: for its access log line. */
+  readonly report?: (facts: RequestFacts) => void;
+}
+
+/** A request's facts for its access log; each report adds to the ones before. */
+export interface RequestFacts {
+  readonly model?: string;
+  readonly n?: number;
+  readonly prompt?: string;
+  readonly provider?: string;
+  readonly channel?: string;
+  readonly attempts?: number;
+  readonly imagesDelivered?: number;
+  readonly costMicroUsd?: number;
 }
 
 /** A finished request: the response body and everything its answer's headers say. */

@@ -45,6 +45,15 @@ export interface RouteOutcome {
   readonly attempts: number;
 }
 
+/**
+ * What the router reports as it works (for metrics): every upstream call with its outcome (`ok` or
+ * the error code) and duration, and a channel's breaker after each outcome (open or probing: true).
+ */
+export interface RouterObserver {
+  attempt(attempt: { readonly channel: string; readonly outcome: string; readonly durationSeconds: number }): void;
+  breaker(channel: string, open: boolean): void;
+}
+
 /** What each operation is called in messages ("No channel … can edit images"). */
 const OPERATION_NAMES: Readonly<Record<ImagesOperation, string>> = {
   generate: 'generate images',
@@ -101,6 +110,7 @@ export class Router {
   readonly #demoMode: boolean;
   readonly #board: BreakerBoard | null;
   readonly #pacer: PollPacer;
+  readonly #observer: RouterObserver | null;
 
   constructor(options: {
     channels: readonly RoutedChannel[];
@@ -113,7 +123,9 @@ export class Router {
     board?: BreakerBoard;
     /** Spaces the polls of asynchronous upstreams; one per process (a fresh one by default). */
     pacer?: PollPacer;
+    observer?: RouterObserver;
   }) {
+    this.#observer = options.observer ?? null;
     this.#board = options.board ?? null;
     this.#pacer = options.pacer ?? new PollPacer();
     this.#settings = options.settings;
@@ -128,6 +140,7 @@ export class Router {
         breaker: new CircuitBreaker(options.settings.breaker, this.#now),
         slots: new Semaphore(routed.maxConcurrency),
       };
+      this.#observer?.breaker(routed.channel.id, false);
       for (const modelId of Object.keys(routed.channel.models)) {
         const list = this.#byModel.get(modelId) ?? [];
         list.push(state);
@@ -256,6 +269,7 @@ export class Router {
                 sentPartial = true;
                 forward({ ...partial, imageIndex: partial.imageIndex + ctx.imageOffset });
               };
+        const startedAtMs = performance.now();
         try {
           const result = await callProvider(provider, request, {
             channel,
@@ -272,10 +286,13 @@ export class Router {
               retryable: true,
             });
           }
+          this.#observer?.attempt({ channel: channel.id, outcome: 'ok', durationSeconds: (performance.now() - startedAtMs) / 1000 });
           return { result, channel, attempts };
         } catch (raw) {
           const err = this.#classify(raw, signal, attemptSignal, channel);
           lastError = err;
+          const outcome = err instanceof GatewayError ? err.code : signal.aborted ? 'aborted' : 'error';
+          this.#observer?.attempt({ channel: channel.id, outcome, durationSeconds: (performance.now() - startedAtMs) / 1000 });
           if (signal.aborted || sentPartial) throw err;
           if (!(err instanceof GatewayError)) {
             state.breaker.record(false);
@@ -300,6 +317,7 @@ export class Router {
           await sleep(delayMs, undefined, { signal });
         } finally {
           release();
+          this.#observer?.breaker(channel.id, state.breaker.state !== 'closed');
         }
       }
       if (attempts >= this.#settings.maxAttempts) break;
