@@ -6,6 +6,7 @@ import { registerAdminKeyRoutes } from './api/admin/keys.ts';
 import { trackConnections } from './api/connection-tracker.ts';
 import { AccessLogController, observeRequests } from './api/access-log.ts';
 import { type CorsSettings, registerCors } from './api/cors.ts';
+import { registerQuoteRoute } from './api/images-quote.ts';
 import { type MetricsAccess, registerMetricsRoute } from './api/metrics-route.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
 import { registerFileRoutes } from './api/files.ts';
@@ -176,6 +177,7 @@ export function buildApp(deps: Deps): App {
     registerGenerationsRoute(v1, { ...images, jobs });
     registerEditsRoute(v1, images);
     registerVariationsRoute(v1, images);
+    registerQuoteRoute(v1, { contract: deps.contract });
   });
 
   return {

@@ -59,11 +59,7 @@ const SPEC_DEFAULT_EDIT_MODEL = 'gpt-image-1.5';
 export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): void {
   const uploads: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...deps.uploads };
   const formLimits: FormLimits = { maxFileBytes: uploads.maxFileBytes, maxTotalBytes: uploads.maxTotalBytes, maxFiles: MAX_EDIT_IMAGES + 1 };
-  const { contract } = deps;
-  const editContract: ContractSettings = {
-    ...contract,
-    defaultModel: contract.catalog.get(contract.defaultModel)?.edit != null ? contract.defaultModel : SPEC_DEFAULT_EDIT_MODEL,
-  };
+  const editContract = editContractOf(deps.contract);
 
   void app.register(async (scope) => {
     await registerMultipart(scope, formLimits);
@@ -91,6 +87,11 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
       return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, await readImages(), caller)));
     });
   });
+}
+
+/** How edits are validated: as any request, but with the spec's edit model when the default model does not edit. */
+export function editContractOf(contract: ContractSettings): ContractSettings {
+  return { ...contract, defaultModel: contract.catalog.get(contract.defaultModel)?.edit != null ? contract.defaultModel : SPEC_DEFAULT_EDIT_MODEL };
 }
 
 /** @fastify/multipart on one scope, its limit errors thrown (not truncated files). */
@@ -148,7 +149,7 @@ const DATA_URL = /^data:([^,;]*)((?:;[^,;]*)*?)(;base64)?,/i;
  * SSRF-guarded agent (public addresses only, every redirect checked, size cap, timeout). A URL
  * that points into the gateway's own network is the client's error, a 400 naming the field.
  */
-async function fetchRef(fetcher: ImageFetcher, ref: ImageRef, maxBytes: number, signal: AbortSignal): Promise<RawImage> {
+export async function fetchRef(fetcher: ImageFetcher, ref: ImageRef, maxBytes: number, signal: AbortSignal): Promise<RawImage> {
   const param = `${ref.param}.image_url`;
   const data = DATA_URL.exec(ref.url);
   if (data !== null) {
