@@ -6,6 +6,7 @@ import { registerAdminKeyRoutes } from './api/admin/keys.ts';
 import { trackConnections } from './api/connection-tracker.ts';
 import { AccessLogController, observeRequests } from './api/access-log.ts';
 import { type CorsSettings, registerCors } from './api/cors.ts';
+import { registerApiDocs } from './api/docs/routes.ts';
 import { registerQuoteRoute } from './api/images-quote.ts';
 import { type MetricsAccess, registerMetricsRoute } from './api/metrics-route.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
@@ -157,6 +158,7 @@ export function buildApp(deps: Deps): App {
   registerHealthRoute(app, deps.db, () => shuttingDown);
   registerFileRoutes(app, { blobs: deps.blobs, signer: deps.signer, now: () => Math.floor(deps.now() / 1000) });
   registerMetricsRoute(app, { metrics: deps.metrics, keys: deps.keys, now: deps.now, access: deps.metricsAccess });
+  registerApiDocs(app, { catalog: deps.catalog, defaultModel: deps.contract.defaultModel, providersFor: (model) => deps.router.providersFor(model) });
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', authHook(deps.keys, 'admin', deps.now));
