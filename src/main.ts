@@ -1,5 +1,6 @@
 import packageJson from '../package.json' with { type: 'json' };
 import { parseCommandLine, printUsage, UsageError, wantsHelp } from './cli/command-line.ts';
+import { GENERATE_USAGE, generateCommand } from './cli/generate.ts';
 import { KEYS_USAGE, keysCommand } from './cli/keys.ts';
 import { MIGRATE_USAGE, migrate } from './cli/migrate.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -7,6 +8,7 @@ import { ConfigError, loadConfig } from './config.ts';
 const USAGE = `usage: imagegate [command] (imagegate <command> --help for its options)
   serve            run the gateway (the default)
   keys …           create, list, show, update and revoke API keys
+  generate PROMPT  make images on a running gateway and save them
   migrate          bring the database schema up to date and exit
   --version        print the version
   --help           print this`;
@@ -15,7 +17,7 @@ const SERVE_USAGE = `usage: imagegate serve
 Runs the gateway until SIGTERM or SIGINT. It takes no flags: settings come from environment
 variables and imagegate.yaml (the README's Configuration section lists them).`;
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE };
+const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE, generate: GENERATE_USAGE };
 
 /** Runs one command and returns the exit code. Help and argument checks come before the config is read. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -43,6 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'keys':
       return keysCommand(rest, loadConfig);
+    case 'generate':
+      return generateCommand(rest, loadConfig);
     case 'migrate':
       if (wantsHelp(rest)) return printUsage(MIGRATE_USAGE);
       parseCommandLine({ usage: MIGRATE_USAGE, options: {}, positionals: [] }, rest);
