@@ -126,6 +126,21 @@ describe('/openapi.json', () => {
     for (const name of Object.keys(document.components.schemas)) validatorAt(`/components/schemas/${name}`);
   });
 
+  it('gives examples its own schemas accept', () => {
+    for (const [route, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        const media = operation.requestBody?.content['application/json'] as { example?: unknown } | undefined;
+        if (media?.example !== undefined)
+          check(`/paths/${escape(route)}/${method}/requestBody/content/application~1json/schema`, media.example, `${method} ${route}'s example`);
+      }
+    }
+    const quote = document.paths['/v1/images/quote']?.['post']?.requestBody?.content['application/json']?.schema as unknown as { anyOf: Schema[] };
+    assert.ok(
+      quote.anyOf.every((variant) => !('webhook_url' in variant.properties)),
+      'a quote takes no webhook_url',
+    );
+  });
+
   it('describes every route the gateway serves, and no other', () => {
     const documented = Object.entries(document.paths)
       .flatMap(([route, item]) => Object.keys(item).map((method) => `${method.toUpperCase()} ${route}`))

@@ -150,7 +150,8 @@ function requestBody(schema: z.ZodType, openai: readonly string[] | null, extra:
 }
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+/** A JSON body or answer; `example` is what the reference page's "Try it out" starts from. */
+const json = (schema: JsonSchema, example?: JsonSchema) => ({ 'application/json': { schema, ...(example === undefined ? {} : { example }) } });
 const binary = { type: 'string', format: 'binary' };
 const imageUrlRef = {
   type: 'object',
@@ -231,6 +232,8 @@ const imagesAnswer = (prefix: string) => ({
   ...errors,
 });
 
+const GENERATION_EXAMPLE = { model: 'gpt-image-1', prompt: 'A lighthouse on a cliff at night', size: '1024x1024', quality: 'low' };
+
 const user = [{ userKey: [] }];
 const admin = [{ adminKey: [] }];
 const extension = { 'x-imagegate-extension': true };
@@ -250,6 +253,8 @@ export function buildOpenApiDocument(settings: OpenApiSettings): JsonSchema {
       properties['model'] = { ...model, examples: models, description: `${FIELD_DOCS['model'] ?? ''} Default: ${settings.defaultModel}.` };
     return { ...schema, properties };
   };
+  const generationBody = withModels(requestBody(CreateImageRequestSchema, OPENAI_FIELDS.generation));
+  // `webhook_url` is taken by async generations only (their route takes it off before validating).
   const generation = withModels(
     requestBody(CreateImageRequestSchema, OPENAI_FIELDS.generation, { webhook_url: { type: 'string', format: 'uri', maxLength: 2048 } }),
   );
@@ -328,7 +333,7 @@ export function buildOpenApiDocument(settings: OpenApiSettings): JsonSchema {
               'x-imagegate-extension': true,
             },
           ],
-          requestBody: { required: true, content: json(generation) },
+          requestBody: { required: true, content: json(generation, GENERATION_EXAMPLE) },
           responses: {
             ...imagesAnswer('image_generation'),
             '202': {
@@ -395,7 +400,7 @@ export function buildOpenApiDocument(settings: OpenApiSettings): JsonSchema {
           description:
             'The JSON body of a generation, or of a JSON edit (told apart by `images`), answered with its price: nothing is called or charged. The same mistakes give the same errors as the real request, and `max_cost_usd` is exactly the budget hold the real request takes.',
           ...extension,
-          requestBody: { required: true, content: json({ anyOf: [generation, jsonEdit] }) },
+          requestBody: { required: true, content: json({ anyOf: [generationBody, jsonEdit] }, GENERATION_EXAMPLE) },
           responses: { '200': { description: 'The price.', headers: COMMON_HEADERS, content: json(ref('Quote')) }, ...errors },
         },
       },
@@ -484,7 +489,7 @@ export function buildOpenApiDocument(settings: OpenApiSettings): JsonSchema {
           summary: 'Create a user key (shown once)',
           ...extension,
           security: admin,
-          requestBody: { required: false, content: json(requestBody(KeySettingsSchema, null)) },
+          requestBody: { required: false, content: json(requestBody(KeySettingsSchema, null), { name: 'alice', budget_usd: 5, images_per_minute: 10 }) },
           responses: { '201': { description: 'The key, with its plaintext.', headers: COMMON_HEADERS, content: json(ref('CreatedKey')) }, ...errors },
         },
         get: {
