@@ -7,6 +7,11 @@ import { trackConnections } from './api/connection-tracker.ts';
 import { checkBodyText, checkRequestLine } from './api/input-boundary.ts';
 import { rawErrorResponse } from './api/raw-error-response.ts';
 import { newRequestId } from './api/request-id.ts';
+import { AccessLogController, observeRequests } from './api/access-log.ts';
+import { type CorsSettings, registerCors } from './api/cors.ts';
+import { registerApiDocs } from './api/docs/routes.ts';
+import { registerQuoteRoute } from './api/images-quote.ts';
+import { type MetricsAccess, registerMetricsRoute } from './api/metrics-route.ts';
 import { registerAdminUsageRoute } from './api/admin/usage.ts';
 import { registerResellerRoutes } from './api/admin/reseller.ts';
 import { registerAdminChannelsRoute } from './api/admin/channels.ts';
@@ -38,6 +43,7 @@ import type { Limits } from './limits/index.ts';
 import type { Database } from './db/schema.ts';
 import { errorHeaders, GatewayError, renderError } from './errors.ts';
 import type { AnomalyCounter } from './ledger/anomalies.ts';
+import type { Metrics } from './observe/metrics.ts';
 import type { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import type { LinkSigner } from './storage/link-signer.ts';
@@ -71,6 +77,10 @@ export interface Deps {
   readonly contract: ContractSettings;
   /** Money anomalies seen by this process (untrustworthy upstream usage, clamped charges), for metrics. */
   readonly anomalies: AnomalyCounter;
+  /** This process's metrics registry (`/metrics`), fed by the app, the use case and the router. */
+  readonly metrics: Metrics;
+  readonly cors: CorsSettings;
+  readonly metricsAccess: MetricsAccess;
   readonly blobs: BlobStore;
   /** Signs and checks the gateway's own `/files` links. */
   readonly signer: UrlSigner;
@@ -141,6 +151,8 @@ export function buildApp(deps: Deps): App {
     }),
     // Fastify's own 503 while closing has its own body; the onRequest hook below answers instead.
     return503OnClosing: false,
+    // One access log line per request instead of Fastify's two (api/access-log.ts).
+    logController: new AccessLogController(),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Content-addressed file names are long; Fastify's default of 100 characters is enough, but
@@ -163,6 +175,9 @@ export function buildApp(deps: Deps): App {
   // Fastify parses text/plain by default; this API takes JSON only (and multipart where noted), so
   // anything else is a 415 rather than a string that fails validation later.
   app.removeContentTypeParser('text/plain');
+  // Before any hook that may refuse a request, so refusals are logged and counted too.
+  observeRequests(app, deps.metrics, () => deps.logger.isLevelEnabled('debug'));
+  registerCors(app, deps.cors);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -199,6 +214,8 @@ export function buildApp(deps: Deps): App {
   registerHealthRoute(app, deps.db, () => shuttingDown);
   registerFileRoutes(app, { blobs: deps.blobs, signer: deps.signer, now: () => Math.floor(deps.now() / 1000) });
   registerConsoleRoutes(app);
+  registerMetricsRoute(app, { metrics: deps.metrics, keys: deps.keys, now: deps.now, access: deps.metricsAccess });
+  registerApiDocs(app, { catalog: deps.catalog, defaultModel: deps.contract.defaultModel, providersFor: (model) => deps.router.providersFor(model) });
 
   void app.register(async (admin) => {
     admin.addHook('onRequest', authHook(deps.keys, 'admin', deps.now));
@@ -221,6 +238,7 @@ export function buildApp(deps: Deps): App {
     registerGenerationsRoute(v1, { ...images, jobs });
     registerEditsRoute(v1, images);
     registerVariationsRoute(v1, images);
+    registerQuoteRoute(v1, { contract: deps.contract });
   });
 
   return {

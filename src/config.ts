@@ -46,6 +46,16 @@ function ChannelSchema() {
 
 export type ChannelConfig = z.infer<ReturnType<typeof ChannelSchema>>;
 
+/**
+ * Browser origins (`https://app.example.com`, or `*` for any) as a YAML list or, from an
+ * environment variable, comma-separated. An origin is scheme, host and port only: a browser sends
+ * nothing else in `Origin`, so a path here could never match.
+ */
+function originList() {
+  const origin = z.string().refine((text) => text === '*' || URL.parse(text)?.origin === text, 'an origin such as https://app.example.com (no path), or *');
+  return z.union([z.array(origin), z.string().transform((text) => text.split(',').map((part) => part.trim()).filter((part) => part !== '')).pipe(z.array(origin))]);
+}
+
 const ConfigSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -178,6 +188,24 @@ const ConfigSchema = z.strictObject({
     /** Prefix of every key, so several gateways (or tests) can share one Redis. */
     keyPrefix: z.string().min(1).default('imagegate:'),
   }).prefault({}),
+  cors: z.strictObject({
+    /** Origins whose browser apps may call the API (preflights answered, headers exposed); none by default. */
+    origins: originList().default([]),
+    /** How long a browser may cache a preflight's answer. */
+    maxAgeSeconds: z.coerce.number().int().min(0).max(86_400).default(600),
+  }).prefault({}),
+  metrics: z.strictObject({
+    /** A bearer token Prometheus scrapes `/metrics` with, besides admin keys. */
+    token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** `/metrics` without any token (a private network, or a scraper that cannot send one). */
+    public: envBoolean().default(false),
+  }).prefault({}),
+  /** Where `imagegate generate` sends its requests, and with which key. */
+  client: z.strictObject({
+    /** The server's root, e.g. `http://127.0.0.1:8080`; by default the address this config serves on. */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    key: z.string().min(1).optional(),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
@@ -226,6 +254,12 @@ const ENV_MAP: ReadonlyArray<{ env: string; path: readonly [string, string] | re
   { env: 'IMAGEGATE_WEBHOOK_MAX_PARALLEL', path: ['webhooks', 'maxParallel'] },
   { env: 'IMAGEGATE_REDIS_PREFIX', path: ['redis', 'keyPrefix'] },
   { env: 'IMAGEGATE_LOG_LEVEL', path: ['log', 'level'] },
+  { env: 'IMAGEGATE_CORS_ORIGINS', path: ['cors', 'origins'] },
+  { env: 'IMAGEGATE_CORS_MAX_AGE_SECONDS', path: ['cors', 'maxAgeSeconds'] },
+  { env: 'IMAGEGATE_METRICS_TOKEN', path: ['metrics', 'token'], secret: true },
+  { env: 'IMAGEGATE_METRICS_PUBLIC', path: ['metrics', 'public'] },
+  { env: 'IMAGEGATE_BASE_URL', path: ['client', 'baseUrl'] },
+  { env: 'IMAGEGATE_KEY', path: ['client', 'key'], secret: true },
 ];
 
 /** Environment variables holding a whole list as JSON, and the config key each replaces. */

@@ -27,6 +27,7 @@ import { Ledger } from './ledger/ledger.ts';
 import { PriceBook } from './ledger/price-book.ts';
 import { type ChannelCosts, parseChannelCosts } from './ledger/upstream-cost.ts';
 import { createLimits } from './limits/index.ts';
+import { PromMetrics } from './observe/metrics.ts';
 import { PROVIDERS } from './providers/registry.ts';
 import { PollPacer } from './providers/shared/poll-pacer.ts';
 import { buildChannels } from './routing/build-channels.ts';
@@ -64,13 +65,15 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     onRedisError: (err) => logger.error({ err: err.message }, 'redis connection error'),
   });
   const board = limits.breakerBoard(built.channels.map((routed) => routed.channel.id));
-  const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger, board, now, pacer: new PollPacer() });
+  // Counted per process; `/metrics` reads them, with the money anomalies, from one registry.
+  const anomalies = new MoneyAnomalies(logger);
+  const metrics = new PromMetrics({ anomalies: () => anomalies.counter.counts() });
+  const observer = { attempt: metrics.upstreamAttempt.bind(metrics), breaker: metrics.breakerChanged.bind(metrics) };
+  const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger, board, now, pacer: new PollPacer(), observer });
   const signer = new UrlSigner(secret, publicBaseUrl(config, listeningPort));
   const storage = createStorage(config, signer, now);
   const keys = new KeysRepo(db);
   const images = new ImagesRepo(db);
-  // Counted per process; a /metrics endpoint reads `Deps.anomalies`.
-  const anomalies = new MoneyAnomalies(logger);
   const ledger = new Ledger(db, dialect, now, anomalies);
   const organizations = new OrganizationsRepo(db);
   const priceGroups = new PriceGroupsRepo(db);
@@ -93,6 +96,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     anomalies,
     prices: new PriceBook(organizations, priceGroups),
     channelCosts,
+    metrics,
   };
   const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
   const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
@@ -150,6 +154,9 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     images: imagesDeps,
     contract,
     anomalies: anomalies.counter,
+    metrics,
+    cors: config.cors,
+    metricsAccess: { token: config.metrics.token ?? null, public: config.metrics.public },
     holdTtlMs,
     blobs: storage.blobs,
     signer,

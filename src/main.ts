@@ -1,6 +1,7 @@
 import packageJson from '../package.json' with { type: 'json' };
 import { AUDIT_USAGE, audit } from './cli/audit.ts';
 import { parseCommandLine, printUsage, UsageError, wantsHelp } from './cli/command-line.ts';
+import { GENERATE_USAGE, generateCommand } from './cli/generate.ts';
 import { KEYS_USAGE, keysCommand } from './cli/keys.ts';
 import { MIGRATE_USAGE, migrate } from './cli/migrate.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -8,6 +9,7 @@ import { ConfigError, loadConfig } from './config.ts';
 const USAGE = `usage: imagegate [command] (imagegate <command> --help for its options)
   serve            run the gateway (the default)
   keys …           create, list, show, update and revoke API keys
+  generate PROMPT  make images on a running gateway and save them
   migrate          bring the database schema up to date and exit
   audit            check the ledger's invariants (exit 1 on any violation)
   --version        print the version
@@ -17,7 +19,7 @@ const SERVE_USAGE = `usage: imagegate serve
 Runs the gateway until SIGTERM or SIGINT. It takes no flags: settings come from environment
 variables and imagegate.yaml (the README's Configuration section lists them).`;
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE, audit: AUDIT_USAGE };
+const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE, audit: AUDIT_USAGE, generate: GENERATE_USAGE };
 
 /** Runs one command and returns the exit code. Help and argument checks come before the config is read. */
 async function main(argv: readonly string[]): Promise<number> {
@@ -45,6 +47,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'keys':
       return keysCommand(rest, loadConfig);
+    case 'generate':
+      return generateCommand(rest, loadConfig);
     case 'migrate':
       if (wantsHelp(rest)) return printUsage(MIGRATE_USAGE);
       parseCommandLine({ usage: MIGRATE_USAGE, options: {}, positionals: [] }, rest);

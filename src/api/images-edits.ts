@@ -12,6 +12,7 @@ import { assertModelAllowed } from '../images/model-policy.ts';
 import { runImages, streamImages } from '../images/run-images.ts';
 import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
+import { reportTo } from './access-log.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
 import { imagesAnswer } from './images-answer.ts';
@@ -59,11 +60,7 @@ const SPEC_DEFAULT_EDIT_MODEL = 'gpt-image-1.5';
 export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): void {
   const uploads: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...deps.uploads };
   const formLimits: FormLimits = { maxFileBytes: uploads.maxFileBytes, maxTotalBytes: uploads.maxTotalBytes, maxFiles: MAX_EDIT_IMAGES + 1 };
-  const { contract } = deps;
-  const editContract: ContractSettings = {
-    ...contract,
-    defaultModel: contract.catalog.get(contract.defaultModel)?.edit != null ? contract.defaultModel : SPEC_DEFAULT_EDIT_MODEL,
-  };
+  const editContract = editContractOf(deps.contract);
 
   void app.register(async (scope) => {
     await registerMultipart(scope, formLimits);
@@ -82,7 +79,7 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
       const input = await readEditInput(request, formLimits, editContract);
       // Checked before a JSON edit's images are fetched: a key may not make the gateway download for a model it may not use.
       assertModelAllowed(apiKey, input.params.model.id);
-      const caller = { apiKey, requestId: request.id, signal };
+      const caller = { apiKey, requestId: request.id, signal, report: reportTo(request) };
       const readImages = async (): Promise<EditRequest> => input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
       if (input.params.stream) {
         const edit = await readImages();
@@ -91,6 +88,11 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
       return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, await readImages(), caller)));
     });
   });
+}
+
+/** How edits are validated: as any request, but with the spec's edit model when the default model does not edit. */
+export function editContractOf(contract: ContractSettings): ContractSettings {
+  return { ...contract, defaultModel: contract.catalog.get(contract.defaultModel)?.edit != null ? contract.defaultModel : SPEC_DEFAULT_EDIT_MODEL };
 }
 
 /** @fastify/multipart on one scope, its limit errors thrown (not truncated files). */
@@ -146,7 +148,7 @@ async function readEditInput(request: FastifyRequest, limits: FormLimits, contra
  * SSRF-guarded agent (public addresses only, every redirect checked, size cap, timeout). A URL
  * that points into the gateway's own network is the client's error, a 400 naming the field.
  */
-async function fetchRef(fetcher: ImageFetcher, ref: ImageRef, maxBytes: number, signal: AbortSignal): Promise<RawImage> {
+export async function fetchRef(fetcher: ImageFetcher, ref: ImageRef, maxBytes: number, signal: AbortSignal): Promise<RawImage> {
   const param = `${ref.param}.image_url`;
   const data = decodeDataUrl(ref.url, param);
   if (data !== null) {

@@ -3,6 +3,7 @@ import { type ContractSettings, validateGeneration } from '../contract/generatio
 import { runImages, streamImages } from '../images/run-images.ts';
 import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
+import { reportTo } from './access-log.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
 import { imagesAnswer } from './images-answer.ts';
@@ -22,7 +23,7 @@ export function registerGenerationsRoute(app: FastifyInstance, deps: Generations
     const apiKey = requireApiKey(request);
     if (wantsAsync(request)) return acceptJob(deps.jobs, request, reply, apiKey);
     const generation = validateGeneration(request.body, deps.contract);
-    const caller = { apiKey, requestId: request.id, signal: abortOnDisconnect(reply) };
+    const caller = { apiKey, requestId: request.id, signal: abortOnDisconnect(reply), report: reportTo(request) };
     if (generation.stream) {
       return streamToClient(request, reply, generation, 'image_generation', (open) => streamImages(deps.images, generation, caller, open));
     }

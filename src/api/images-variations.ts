@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.ts';
 import { runImages } from '../images/run-images.ts';
 import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
+import { reportTo } from './access-log.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
 import { imagesAnswer } from './images-answer.ts';
@@ -37,7 +38,7 @@ export function registerVariationsRoute(app: FastifyInstance, deps: VariationsRo
       const form = await readForm(request.parts(), VARIATION_FORM_LIMITS);
       request.body = { multipart: form.digest };
       const variation = await validateVariation(form, deps.contract);
-      const caller = { apiKey, requestId: request.id, signal };
+      const caller = { apiKey, requestId: request.id, signal, report: reportTo(request) };
       return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, variation, caller)));
     });
   });

@@ -75,9 +75,9 @@ const EditFieldsShape = {
   seed: optional(z.number().int('must be a whole number').min(0).max(2_147_483_647)),
   negative_prompt: optional(z.string()),
 };
-const EditFieldsSchema = z.strictObject(EditFieldsShape);
+export const EditFieldsSchema = z.strictObject(EditFieldsShape);
 
-const JsonEditSchema = z.strictObject({
+export const JsonEditSchema = z.strictObject({
   ...EditFieldsShape,
   images: optional(z.array(z.unknown())),
   mask: optional(z.unknown()),

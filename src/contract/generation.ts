@@ -30,7 +30,7 @@ import { resolveRequestedSize } from './size-fields.ts';
  */
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
 
-const CreateImageRequestSchema = z.strictObject({
+export const CreateImageRequestSchema = z.strictObject({
   prompt: z.string(),
   model: optional(z.string()),
   n: optional(z.number().int('must be a whole number')),

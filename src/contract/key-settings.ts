@@ -8,7 +8,7 @@ import { zodIssueToError } from './parse-body.ts';
  * The settings of a key as the admin API and the CLI take them (snake_case, money in USD, times in
  * unix seconds, like OpenAI's own APIs). `null` clears a limit; an absent field leaves it as it is.
  */
-const KeySettingsSchema = z.strictObject({
+export const KeySettingsSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   allowed_models: z.array(z.string()).min(1).nullable().optional(),
   budget_usd: z.number().min(0).max(1_000_000_000).nullable().optional(),

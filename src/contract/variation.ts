@@ -25,7 +25,7 @@ export interface VariationRequest extends ImageParams {
 export const VARIATION_MAX_FILE_BYTES = 4 * 1024 * 1024;
 const DEFAULT_VARIATION_MODEL = 'dall-e-2';
 
-const VariationFieldsSchema = z.strictObject({
+export const VariationFieldsSchema = z.strictObject({
   model: z.string().nullish(),
   n: z.number().int('must be a whole number').nullish(),
   size: z.string().nullish(),

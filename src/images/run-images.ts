@@ -8,6 +8,7 @@ import { countImages, countRequest, type RateHeaders, takeConcurrencySlot } from
 import { assertModelAllowed } from './model-policy.ts';
 import { holdMicroUsd, imageInputTokens, upstreamCost, withPrice } from './request-cost.ts';
 import type { Caller, ImagesDeps, ImagesOutcome, OpenStream } from './types.ts';
+import { watchImages } from './watch-images.ts';
 
 /*
  * The images use case: the one place that runs a request from its validated form to its answer,
@@ -22,16 +23,18 @@ import type { Caller, ImagesDeps, ImagesOutcome, OpenStream } from './types.ts';
 
 /** A request answered as one JSON body. */
 export async function runImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller): Promise<ImagesOutcome> {
-  const admitted = await admit(deps, asked, caller);
+  const watch = watchImages(deps, asked, caller);
+  const admitted = await watch.admit(admit(deps, asked, caller));
   // Priced as held: the customer's price for this model, kept to the charge whatever changes meanwhile.
   const request = admitted.request;
   try {
     const { hold, rateHeaders } = admitted;
     let settled = false;
     try {
-      const outcome = await produce(deps, request, caller);
+      const outcome = await watch.produce(produce(deps, request, caller));
       await deps.ledger.settle(hold, outcome.costMicroUsd, request.n, outcome.records, upstreamCost(deps, asked, outcome, request.n));
       settled = true;
+      watch.delivered(outcome, outcome.records.length, outcome.costMicroUsd);
       return { ...outcome, rateHeaders };
     } finally {
       if (!settled) await deps.ledger.release(hold);
@@ -50,7 +53,8 @@ export async function runImages(deps: ImagesDeps, asked: ImagesRequest, caller: 
  * call is aborted.
  */
 export async function streamImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller, open: OpenStream): Promise<void> {
-  const admitted = await admit(deps, asked, caller);
+  const watch = watchImages(deps, asked, caller);
+  const admitted = await watch.admit(admit(deps, asked, caller));
   const request = admitted.request;
   try {
     const { hold } = admitted;
@@ -58,7 +62,7 @@ export async function streamImages(deps: ImagesDeps, asked: ImagesRequest, calle
     try {
       const sink = open(admitted.rateHeaders);
       // Events always carry base64, whatever response_format said.
-      const outcome = await produce(deps, { ...request, responseFormat: 'b64_json' }, caller, (partial) => sink.partial(partial));
+      const outcome = await watch.produce(produce(deps, { ...request, responseFormat: 'b64_json' }, caller, (partial) => sink.partial(partial)));
       // Recorded before any completed event goes out: no image reaches a client without a record.
       await deps.images.insertMany(outcome.records);
       const withHeaders = { ...outcome, rateHeaders: admitted.rateHeaders };
@@ -74,6 +78,7 @@ export async function streamImages(deps: ImagesDeps, asked: ImagesRequest, calle
       const cost = delivered === 0 ? 0 : Math.ceil((outcome.costMicroUsd * delivered) / request.n);
       await deps.ledger.settle(hold, cost, delivered, [], upstreamCost(deps, asked, outcome, delivered));
       settled = true;
+      watch.delivered(outcome, delivered, cost);
     } finally {
       if (!settled) await deps.ledger.release(hold);
     }

@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { PriceBook } from '../ledger/price-book.ts';
 import type { ChannelCosts } from '../ledger/upstream-cost.ts';
 import type { Limits } from '../limits/index.ts';
+import type { Metrics } from '../observe/metrics.ts';
 import type { PartialImage } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -36,6 +37,8 @@ export interface ImagesDeps {
   readonly prices: PriceBook;
   /** What each channel costs the operator upstream, recorded on charges for the margin report. */
   readonly channelCosts: ChannelCosts;
+  /** Where images delivered, their cost and refusals are counted. */
+  readonly metrics: Pick<Metrics, 'imagesDelivered' | 'requestRefused'>;
 }
 
 /** Who asks, for which request id, until when. */
@@ -50,6 +53,20 @@ export interface Caller {
    * only images per minute and concurrency apply now.
    */
   readonly requestCounted?: boolean;
+  /** Told what the request is (model, n, prompt) and, once delivered, how it went: for its access log line. */
+  readonly report?: (facts: RequestFacts) => void;
+}
+
+/** A request's facts for its access log; each report adds to the ones before. */
+export interface RequestFacts {
+  readonly model?: string;
+  readonly n?: number;
+  readonly prompt?: string;
+  readonly provider?: string;
+  readonly channel?: string;
+  readonly attempts?: number;
+  readonly imagesDelivered?: number;
+  readonly costMicroUsd?: number;
 }
 
 /** A finished request: the response body and everything its answer's headers say. */

@@ -46,6 +46,15 @@ export interface RouteOutcome {
   readonly attempts: number;
 }
 
+/**
+ * What the router reports as it works (for metrics): every upstream call with its outcome (`ok` or
+ * the error code) and duration, and a channel's breaker after each outcome (open or probing: true).
+ */
+export interface RouterObserver {
+  attempt(attempt: { readonly channel: string; readonly outcome: string; readonly durationSeconds: number }): void;
+  breaker(channel: string, open: boolean): void;
+}
+
 /** What each operation is called in messages ("No channel … can edit images"). */
 const OPERATION_NAMES: Readonly<Record<ImagesOperation, string>> = {
   generate: 'generate images',
@@ -119,6 +128,7 @@ export class Router {
   readonly #demoMode: boolean;
   readonly #board: BreakerBoard | null;
   readonly #pacer: PollPacer;
+  readonly #observer: RouterObserver | null;
 
   constructor(options: {
     channels: readonly RoutedChannel[];
@@ -131,7 +141,9 @@ export class Router {
     board?: BreakerBoard;
     /** Spaces the polls of asynchronous upstreams; one per process (a fresh one by default). */
     pacer?: PollPacer;
+    observer?: RouterObserver;
   }) {
+    this.#observer = options.observer ?? null;
     this.#board = options.board ?? null;
     this.#pacer = options.pacer ?? new PollPacer();
     this.#settings = options.settings;
@@ -147,6 +159,7 @@ export class Router {
         slots: new Semaphore(routed.maxConcurrency),
         recent: new RecentOutcomes(),
       };
+      this.#observer?.breaker(routed.channel.id, false);
       for (const modelId of Object.keys(routed.channel.models)) {
         const list = this.#byModel.get(modelId) ?? [];
         list.push(state);
@@ -296,6 +309,7 @@ export class Router {
                 forward({ ...partial, imageIndex: partial.imageIndex + ctx.imageOffset });
               };
         const startedMs = this.#now();
+        const startedAtMs = performance.now();
         try {
           const result = await callProvider(provider, request, {
             channel,
@@ -313,11 +327,14 @@ export class Router {
               retryable: true,
             });
           }
+          this.#observer?.attempt({ channel: channel.id, outcome: 'ok', durationSeconds: (performance.now() - startedAtMs) / 1000 });
           return { result, channel, attempts };
         } catch (raw) {
           const err = this.#classify(raw, signal, attemptSignal, channel);
           lastError = err;
           if (!signal.aborted) state.recent.record({ atMs: startedMs, ok: false, latencyMs: this.#now() - startedMs, code: err instanceof GatewayError ? err.code : 'error' });
+          const outcome = err instanceof GatewayError ? err.code : signal.aborted ? 'aborted' : 'error';
+          this.#observer?.attempt({ channel: channel.id, outcome, durationSeconds: (performance.now() - startedAtMs) / 1000 });
           if (signal.aborted || sentPartial) throw err;
           if (!(err instanceof GatewayError)) {
             state.breaker.record(false);
@@ -342,6 +359,7 @@ export class Router {
           await sleep(delayMs, undefined, { signal });
         } finally {
           release();
+          this.#observer?.breaker(channel.id, state.breaker.state !== 'closed');
         }
       }
       if (attempts >= this.#settings.maxAttempts) break;

@@ -49,6 +49,7 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   limits: ['api', 'images', 'routing', 'providers', 'ledger', 'db', 'storage'],
   http: ['api', 'images', 'routing', 'providers', 'ledger', 'db', 'storage', 'limits'],
   ledger: ['api', 'images', 'routing', 'providers', 'storage', 'limits'],
+  observe: ['api', 'images', 'routing', 'providers', 'ledger', 'db', 'storage', 'limits', 'http', 'media', 'contract', 'catalog'],
 };
 
 describe('source layout', () => {
