@@ -46,6 +46,8 @@ export function registerCors(app: FastifyInstance, settings: CorsSettings): void
     exposedHeaders: EXPOSED_HEADERS,
     credentials: false,
     maxAge: settings.maxAgeSeconds,
-    strictPreflight: true,
+    // An OPTIONS without the preflight headers is answered like one, not with the plugin's own
+    // plain-text 400 (every error of this API is in OpenAI's envelope).
+    strictPreflight: false,
   });
 }

@@ -74,6 +74,12 @@ describe('CORS with allowed origins', () => {
     assert.equal(refused.headers.get('access-control-allow-origin'), APP);
   });
 
+  it('answers an OPTIONS without preflight headers without an error outside the OpenAI envelope', async () => {
+    const answer = await fetch(`${gateway.baseUrl}/v1/models`, { method: 'OPTIONS' });
+    assert.equal(answer.status, 204);
+    assert.equal(await answer.text(), '');
+  });
+
   it('grants nothing to another origin', async () => {
     const answer = await preflight(gateway, 'https://evil.example.com');
     assert.equal(answer.headers.get('access-control-allow-origin'), null);

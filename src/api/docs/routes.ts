@@ -45,7 +45,7 @@ const PAGE_POLICY =
 /**
  * `GET /openapi.json` (the OpenAPI 3.1 document), `GET /docs` (an API reference page rendered
  * from it by Swagger UI, offline) and `GET /llms.txt` (a plain-text summary for agents). No key
- * is needed: they describe the API, not anyone's data. The document is built once, at startup.
+ * is needed: they describe the API, not anyone's data.
  */
 export interface ApiDocsSettings {
   readonly catalog: Catalog;
@@ -55,13 +55,20 @@ export interface ApiDocsSettings {
 }
 
 export function registerApiDocs(app: FastifyInstance, settings: ApiDocsSettings): void {
-  const document = buildOpenApiDocument(settings);
-  const documentJson = JSON.stringify(document);
-  const summary = llmsTxt(document, settings.catalog, settings.providersFor);
+  // Built on first use, once: converting the schemas takes tens of milliseconds that a gateway
+  // nobody asks for its description (and every test gateway) need not spend at start.
+  let built: { readonly json: string; readonly summary: string } | null = null;
+  const described = (): { readonly json: string; readonly summary: string } => {
+    if (built === null) {
+      const document = buildOpenApiDocument(settings);
+      built = { json: JSON.stringify(document), summary: llmsTxt(document, settings.catalog, settings.providersFor) };
+    }
+    return built;
+  };
   const assets = new Map<string, Promise<Buffer>>();
 
-  app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(documentJson));
-  app.get('/llms.txt', async (_request, reply) => reply.type('text/plain; charset=utf-8').send(summary));
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(described().json));
+  app.get('/llms.txt', async (_request, reply) => reply.type('text/plain; charset=utf-8').send(described().summary));
   app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_POLICY).send(PAGE));
   app.get('/docs/start.js', async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(START));
   app.get<{ Params: { asset: string } }>('/docs/:asset', async (request, reply) => {
