@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.ts';
 import { GatewayError } from '../errors.ts';
 
 /**
- * `GET /healthz` (liveness) and `GET /readyz` (readiness): 200 `{"status":"ok"}` while the process
+ * `GET /livez` (the process answers), `GET /healthz` and `GET /readyz` (readiness): 200 `{"status":"ok"}` while the process
  * can reach its database, else a 503 in the OpenAI envelope like every other error. From SIGTERM
  * on, both fail at once (the app refuses every request while it drains), which is what takes the
  * replica out of a load balancer before it stops listening.
@@ -21,4 +21,6 @@ export function registerHealthRoute(app: FastifyInstance, db: Kysely<Database>, 
   };
   app.get('/healthz', check);
   app.get('/readyz', check);
+  // Liveness only: the process answers (no database), so a slow database never restarts it.
+  app.get('/livez', async () => ({ status: 'ok' as const }));
 }

@@ -238,6 +238,31 @@ const user = [{ userKey: [] }];
 const admin = [{ adminKey: [] }];
 const extension = { 'x-imagegate-extension': true };
 
+/** An admin operation answering a JSON object (the reseller, channel and audit routes; their bodies are described in the README). */
+const adminOperation = (operationId: string, summary: string, options: { path?: boolean; body?: boolean; query?: readonly string[] } = {}) => ({
+  operationId,
+  tags: ['admin'],
+  summary,
+  ...extension,
+  security: admin,
+  parameters: [
+    ...(options.path === true ? [pathId('The id.')] : []),
+    ...(options.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })),
+  ],
+  ...(options.body === true ? { requestBody: { required: true, content: json({ type: 'object' }) } } : {}),
+  responses: { '200': { description: 'The answer.', headers: COMMON_HEADERS, content: json({ type: 'object' }) }, ...errors },
+});
+const probe = (operationId: string, summary: string) => ({
+  get: {
+    operationId,
+    tags: ['operations'],
+    summary,
+    ...extension,
+    security: [],
+    responses: { '200': { description: 'Serving.', content: json(ref('Health')) }, '503': { description: 'Not serving.' } },
+  },
+});
+
 export interface OpenApiSettings {
   readonly catalog: Catalog;
   readonly defaultModel: string;
@@ -542,6 +567,30 @@ export function buildOpenApiDocument(settings: OpenApiSettings): JsonSchema {
           responses: { '200': { description: 'The usage.', headers: COMMON_HEADERS, content: json(ref('AdminUsage')) }, ...errors },
         },
       },
+      '/admin/v1/organizations': {
+        get: adminOperation('listOrganizations', 'Customer organisations'),
+        post: adminOperation('createOrganization', 'Create an organisation {name, price_group, budget_usd?, metadata?}', { body: true }),
+      },
+      '/admin/v1/organizations/{id}': {
+        get: adminOperation('getOrganization', 'One organisation, with its balance', { path: true }),
+        patch: adminOperation('updateOrganization', 'Change an organisation', { path: true, body: true }),
+        delete: adminOperation('deleteOrganization', 'Delete an organisation (its ledger stays; its keys are detached)', { path: true }),
+      },
+      '/admin/v1/organizations/{id}/credits': { post: adminOperation('addCredits', 'Record a top-up or a correction {amount_usd, reference?}', { path: true, body: true }) },
+      '/admin/v1/organizations/{id}/usage': { get: adminOperation('getOrganizationUsage', 'An organisation’s usage by day and model, with its balance', { path: true, query: ['from', 'to'] }) },
+      '/admin/v1/price-groups': {
+        get: adminOperation('listPriceGroups', 'Price groups'),
+        post: adminOperation('createPriceGroup', 'Create a price group {id, multiplier?, prices?}', { body: true }),
+      },
+      '/admin/v1/price-groups/{id}': {
+        get: adminOperation('getPriceGroup', 'One price group', { path: true }),
+        patch: adminOperation('updatePriceGroup', 'Change a price group (requests already held keep their price)', { path: true, body: true }),
+      },
+      '/admin/v1/reports/margin': { get: adminOperation('marginReport', 'Revenue, upstream cost and margin', { query: ['from', 'to', 'group_by'] }) },
+      '/admin/v1/audit': { get: adminOperation('audit', 'The ledger’s invariants checked; every violation listed') },
+      '/admin/v1/channels': { get: adminOperation('listChannels', 'Each channel’s models, breaker state, recent error rate and latency') },
+      '/livez': probe('live', 'Whether the process answers'),
+      '/readyz': probe('ready', 'Whether this replica takes traffic (database reachable, not draining)'),
       '/healthz': {
         get: {
           operationId: 'health',

@@ -188,6 +188,7 @@ const keyShape = {
   images_per_minute: int().nullable(),
   max_concurrent: int().nullable(),
   metadata: z.record(z.string(), z.string()).nullable(),
+  organization_id: z.string().nullable().describe('The customer organisation the key belongs to, if any'),
 };
 
 export const KeySchema = z.object(keyShape);
