@@ -96,7 +96,9 @@ async function render(format: OutputFormat, quality: string): Promise<Buffer> {
 async function ceilingSamples(format: OutputFormat, quality: string): Promise<{ data: Buffer; raw: sharp.CreateRaw }[]> {
   const samples = [];
   for (let i = 0; i < PROMPTS.length; i += 1) {
-    const { data, info } = await sharp(await render(format, quality)).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(await render(format, quality))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     samples.push({ data, raw: { width: info.width, height: info.height, channels: info.channels } });
   }
   return samples;

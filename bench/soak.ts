@@ -45,10 +45,23 @@ export async function main(): Promise<void> {
   upstream.pickFaults(() => {
     if (next() >= FAULT_RATE) return { kind: 'ok' };
     const fault = FAULTS[Math.floor(next() * FAULTS.length)] ?? { kind: 'ok' };
-    injected.set(fault.kind === 'status' ? `status ${fault.status}` : fault.kind, (injected.get(fault.kind === 'status' ? `status ${fault.status}` : fault.kind) ?? 0) + 1);
+    injected.set(
+      fault.kind === 'status' ? `status ${fault.status}` : fault.kind,
+      (injected.get(fault.kind === 'status' ? `status ${fault.status}` : fault.kind) ?? 0) + 1,
+    );
     return fault;
   });
-  const channels = [{ id: 'flaky', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'dall-e-2': 'dall-e-2' }, local: true, timeoutMs: 5000 }];
+  const channels = [
+    {
+      id: 'flaky',
+      provider: 'openai',
+      baseUrl: `${upstream.url}/v1`,
+      apiKey: 'sk-upstream-test',
+      models: { 'dall-e-2': 'dall-e-2' },
+      local: true,
+      timeoutMs: 5000,
+    },
+  ];
   const gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels), IMAGEGATE_LOG_LEVEL: 'silent' });
   const client = gateway.client();
   const errors = new Map<string, number>();
@@ -77,10 +90,14 @@ export async function main(): Promise<void> {
     const nowMs = gateway.deps.now();
     const audit = await auditLedger(gateway.deps.db, { nowMs, imagesSinceMs: 0 });
     console.log(`upstream faults injected (${Math.round(FAULT_RATE * 100)}% of calls): ${[...injected].map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
-    console.log(`requests ${started} in ${seconds.toFixed(1)} s with ${CLIENTS} clients; succeeded ${succeeded}; client-visible errors ${failed} (${((failed / Math.max(1, started)) * 100).toFixed(2)}%)${failed > 0 ? `: ${[...errors].map(([status, count]) => `${status} ×${count}`).join(', ')}` : ''}`);
+    console.log(
+      `requests ${started} in ${seconds.toFixed(1)} s with ${CLIENTS} clients; succeeded ${succeeded}; client-visible errors ${failed} (${((failed / Math.max(1, started)) * 100).toFixed(2)}%)${failed > 0 ? `: ${[...errors].map(([status, count]) => `${status} ×${count}`).join(', ')}` : ''}`,
+    );
     console.log(`images delivered ${images}; charged ${audit.chargedImages} in ${audit.charges} charges, $${(audit.chargedMicroUsd / 1e6).toFixed(6)}`);
     const priceOk = audit.chargedMicroUsd === audit.chargedImages * PRICE_MICRO_USD && audit.chargedImages === images;
-    console.log(`audit: Σ charges = delivered images × $0.016: ${priceOk ? 'yes' : 'NO'}; violations ${audit.violations.length}${audit.violations.length > 0 ? `: ${audit.violations.map((v) => v.rule).join(', ')}` : ' (open holds 0, charges without images 0, images without charges 0)'}`);
+    console.log(
+      `audit: Σ charges = delivered images × $0.016: ${priceOk ? 'yes' : 'NO'}; violations ${audit.violations.length}${audit.violations.length > 0 ? `: ${audit.violations.map((v) => v.rule).join(', ')}` : ' (open holds 0, charges without images 0, images without charges 0)'}`,
+    );
     if (!priceOk || audit.violations.length > 0) process.exitCode = 1;
   } finally {
     await gateway.close();

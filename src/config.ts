@@ -53,77 +53,101 @@ export type ChannelConfig = z.infer<ReturnType<typeof ChannelSchema>>;
  */
 function originList() {
   const origin = z.string().refine((text) => text === '*' || URL.parse(text)?.origin === text, 'an origin such as https://app.example.com (no path), or *');
-  return z.union([z.array(origin), z.string().transform((text) => text.split(',').map((part) => part.trim()).filter((part) => part !== '')).pipe(z.array(origin))]);
+  return z.union([
+    z.array(origin),
+    z
+      .string()
+      .transform((text) =>
+        text
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== ''),
+      )
+      .pipe(z.array(origin)),
+  ]);
 }
 
 const ConfigSchema = z.strictObject({
-  server: z.strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.coerce.number().int().min(0).max(65535).default(8080),
-    /** Base of the links in `url` responses; set it when the gateway sits behind a proxy. */
-    publicBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
-    /** Largest JSON body accepted; prompts are at most 32,000 characters. */
-    maxBodyBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
-    /** How long in-flight requests may run on after SIGTERM before the process exits. */
-    shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
-    /**
-     * After SIGTERM, how long the server keeps listening and answers 503 (with `/readyz` failing)
-     * before it closes, so a load balancer has seen the replica leave. Part of the grace period.
-     */
-    drainDelayMs: z.coerce.number().int().min(0).default(5000),
-    /** The whole request, headers and body, must arrive within this; uploads of big edits need time. */
-    requestTimeoutMs: z.coerce.number().int().min(100).default(60_000),
-    /** The request line and headers must arrive within this (at most requestTimeoutMs, which includes them). */
-    headersTimeoutMs: z.coerce.number().int().min(100).default(10_000),
-    /** Connections open at once; more are closed as they arrive. */
-    maxConnections: z.coerce.number().int().min(1).default(4096),
-    /** The model used when a request names none (CometAPI's API reference gives dall-e-3 as `model`'s default). */
-    defaultModel: z.string().min(1).default('dall-e-3'),
-    /**
-     * A field the chosen model does not take: `error` answers 400 naming it (OpenAI's behaviour);
-     * `drop` leaves it out and lists it in `x-imagegate-dropped-params`.
-     */
-    unsupportedParams: z.enum(['error', 'drop']).default('error'),
-    /** Processes sharing the port (node:cluster), to use every core; above 1 needs Redis. */
-    workers: z.coerce.number().int().min(1).max(64).default(1),
-  }).prefault({}),
-  storage: z.strictObject({
-    dataDir: z.string().min(1).default('./data'),
-    /** Lifetime of a signed `url` (OpenAI's is 60 minutes). */
-    urlTtlSeconds: z.coerce.number().int().min(1).default(3600),
-    /** How long images are kept before the sweeper deletes them; at least the URL lifetime. */
-    retentionSeconds: z.coerce.number().int().min(1).default(86_400),
-    sweepIntervalSeconds: z.coerce.number().int().min(1).default(300),
-    /** HMAC secret for signed URLs; generated under dataDir on first start when not set. */
-    signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
-    /** An S3-compatible bucket instead of the local disk (scaled mode). */
-    s3: z
-      .strictObject({
-        bucket: z.string().min(1),
-        region: z.string().min(1).default('us-east-1'),
-        /** For MinIO, R2 and other S3-compatible stores; unset means AWS. */
-        endpoint: z.url({ protocol: /^https?$/ }).optional(),
-        forcePathStyle: envBoolean().default(false),
-        accessKeyId: z.string().min(1).optional(),
-        secretAccessKey: z.string().min(1).optional(),
-        prefix: z.string().optional(),
-        /**
-         * true: `url` answers are presigned links straight to the bucket. false: links to this
-         * gateway's /files route (signed with signingSecret), which reads from the bucket.
-         */
-        presignedLinks: envBoolean().default(true),
-        /** Host clients reach the bucket at, when it differs from `endpoint`. */
-        publicEndpoint: z.url({ protocol: /^https?$/ }).optional(),
-      })
-      .optional(),
-  }).prefault({}),
-  database: z.strictObject({
-    /** `postgres://…` switches to PostgreSQL (scaled mode); unset means the embedded SQLite file. */
-    url: z.string().regex(/^postgres(ql)?:\/\//, "must start with 'postgres://'").optional(),
-    /** SQLite file; defaults to `<dataDir>/imagegate.db`. */
-    sqlitePath: z.string().min(1).optional(),
-    poolSize: z.coerce.number().int().min(1).default(10),
-  }).prefault({}),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.coerce.number().int().min(0).max(65535).default(8080),
+      /** Base of the links in `url` responses; set it when the gateway sits behind a proxy. */
+      publicBaseUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** Largest JSON body accepted; prompts are at most 32,000 characters. */
+      maxBodyBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(1024 * 1024),
+      /** How long in-flight requests may run on after SIGTERM before the process exits. */
+      shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
+      /**
+       * After SIGTERM, how long the server keeps listening and answers 503 (with `/readyz` failing)
+       * before it closes, so a load balancer has seen the replica leave. Part of the grace period.
+       */
+      drainDelayMs: z.coerce.number().int().min(0).default(5000),
+      /** The whole request, headers and body, must arrive within this; uploads of big edits need time. */
+      requestTimeoutMs: z.coerce.number().int().min(100).default(60_000),
+      /** The request line and headers must arrive within this (at most requestTimeoutMs, which includes them). */
+      headersTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+      /** Connections open at once; more are closed as they arrive. */
+      maxConnections: z.coerce.number().int().min(1).default(4096),
+      /** The model used when a request names none (CometAPI's API reference gives dall-e-3 as `model`'s default). */
+      defaultModel: z.string().min(1).default('dall-e-3'),
+      /**
+       * A field the chosen model does not take: `error` answers 400 naming it (OpenAI's behaviour);
+       * `drop` leaves it out and lists it in `x-imagegate-dropped-params`.
+       */
+      unsupportedParams: z.enum(['error', 'drop']).default('error'),
+      /** Processes sharing the port (node:cluster), to use every core; above 1 needs Redis. */
+      workers: z.coerce.number().int().min(1).max(64).default(1),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      dataDir: z.string().min(1).default('./data'),
+      /** Lifetime of a signed `url` (OpenAI's is 60 minutes). */
+      urlTtlSeconds: z.coerce.number().int().min(1).default(3600),
+      /** How long images are kept before the sweeper deletes them; at least the URL lifetime. */
+      retentionSeconds: z.coerce.number().int().min(1).default(86_400),
+      sweepIntervalSeconds: z.coerce.number().int().min(1).default(300),
+      /** HMAC secret for signed URLs; generated under dataDir on first start when not set. */
+      signingSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+      /** An S3-compatible bucket instead of the local disk (scaled mode). */
+      s3: z
+        .strictObject({
+          bucket: z.string().min(1),
+          region: z.string().min(1).default('us-east-1'),
+          /** For MinIO, R2 and other S3-compatible stores; unset means AWS. */
+          endpoint: z.url({ protocol: /^https?$/ }).optional(),
+          forcePathStyle: envBoolean().default(false),
+          accessKeyId: z.string().min(1).optional(),
+          secretAccessKey: z.string().min(1).optional(),
+          prefix: z.string().optional(),
+          /**
+           * true: `url` answers are presigned links straight to the bucket. false: links to this
+           * gateway's /files route (signed with signingSecret), which reads from the bucket.
+           */
+          presignedLinks: envBoolean().default(true),
+          /** Host clients reach the bucket at, when it differs from `endpoint`. */
+          publicEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+        })
+        .optional(),
+    })
+    .prefault({}),
+  database: z
+    .strictObject({
+      /** `postgres://…` switches to PostgreSQL (scaled mode); unset means the embedded SQLite file. */
+      url: z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, "must start with 'postgres://'")
+        .optional(),
+      /** SQLite file; defaults to `<dataDir>/imagegate.db`. */
+      sqlitePath: z.string().min(1).optional(),
+      poolSize: z.coerce.number().int().min(1).default(10),
+    })
+    .prefault({}),
   channels: z.array(ChannelSchema()).default([]),
   /**
    * Models the operator adds or changes: `{id, like?, aliasOf?, …any ModelSpec field}`, checked
@@ -134,81 +158,106 @@ const ConfigSchema = z.strictObject({
   aliases: z.record(z.string(), z.string().min(1)).default({}),
   /** Price overrides by catalog model id (the catalog's own prices cite their sources), checked with the catalog. */
   prices: z.record(z.string(), z.unknown()).default({}),
-  routing: z.strictObject({
-    /** Once channels exist, whether a model without one is served by the local renderer. */
-    fallbackToLocal: envBoolean().default(false),
-    /** One deadline for a whole request, every retry and fallback included. */
-    deadlineMs: z.coerce.number().int().min(1000).default(180_000),
-    /** Upstream calls per request part at the most, over all channels. */
-    maxAttempts: z.coerce.number().int().min(1).max(10).default(4),
-    backoffBaseMs: z.coerce.number().int().min(1).default(250),
-    backoffMaxMs: z.coerce.number().int().min(1).default(8000),
-    /** An upstream's Retry-After is honoured up to this; longer waits fall back to another channel. */
-    maxRetryAfterMs: z.coerce.number().int().min(0).default(20_000),
-    /** Largest upstream image the gateway downloads (URL answers). */
-    maxDownloadBytes: z.coerce.number().int().min(1024).default(50 * 1024 * 1024),
-    downloadTimeoutMs: z.coerce.number().int().min(100).default(30_000),
-    breaker: z.strictObject({
-      /**
-       * Open after this many failures in a row; 0 (the default) judges by failure rate only. A run
-       * of five bad answers is routine for a channel failing 20% at random, and opening on it shut
-       * a sole channel off for its whole cool-down (1,225 of 2,000 requests refused in a soak).
-       */
-      consecutiveFailures: z.coerce.number().int().min(0).default(0),
-      failureRate: z.coerce.number().min(0).max(1).default(0.5),
-      minSamples: z.coerce.number().int().min(1).default(20),
-      windowMs: z.coerce.number().int().min(1000).default(60_000),
-      cooldownMs: z.coerce.number().int().min(100).default(30_000),
-      /** The cool-down of the only channel of a model: a probe this often rather than an outage. */
-      soleChannelCooldownMs: z.coerce.number().int().min(100).default(1000),
-    }).prefault({}),
-  }).prefault({}),
-  jobs: z.strictObject({
-    pollIntervalMs: z.coerce.number().int().min(10).default(500),
-    /** A job's claim; renewed while it runs, so only a dead worker's job is taken over. */
-    leaseMs: z.coerce.number().int().min(100).default(30_000),
-    /** Async jobs one process runs at once. */
-    maxParallel: z.coerce.number().int().min(1).default(4),
-  }).prefault({}),
-  webhooks: z.strictObject({
-    /** HMAC key for `x-imagegate-signature`; share it with clients. Derived from the signing secret when unset. */
-    secret: z.string().min(16).optional(),
-    /** Allow webhook targets on private addresses (on-premise receivers, tests). */
-    allowPrivate: envBoolean().default(false),
-    /** Attempts in all per delivery; the waits between them are firstDelayMs, then ×4 each time. */
-    attempts: z.coerce.number().int().min(1).max(10).default(4),
-    firstDelayMs: z.coerce.number().int().min(1).default(1000),
-    timeoutMs: z.coerce.number().int().min(100).default(10_000),
-    /** Deliveries one process sends at once (their own queue, apart from the job slots). */
-    maxParallel: z.coerce.number().int().min(1).default(4),
-  }).prefault({}),
-  redis: z.strictObject({
-    /** `redis://…` moves rate limits, concurrency leases and idempotency records to Redis. */
-    url: z.string().regex(/^rediss?:\/\//, "must start with 'redis://' or 'rediss://'").optional(),
-    /** Prefix of every key, so several gateways (or tests) can share one Redis. */
-    keyPrefix: z.string().min(1).default('imagegate:'),
-  }).prefault({}),
-  cors: z.strictObject({
-    /** Origins whose browser apps may call the API (preflights answered, headers exposed); none by default. */
-    origins: originList().default([]),
-    /** How long a browser may cache a preflight's answer. */
-    maxAgeSeconds: z.coerce.number().int().min(0).max(86_400).default(600),
-  }).prefault({}),
-  metrics: z.strictObject({
-    /** A bearer token Prometheus scrapes `/metrics` with, besides admin keys. */
-    token: z.string().min(16, 'must be at least 16 characters').optional(),
-    /** `/metrics` without any token (a private network, or a scraper that cannot send one). */
-    public: envBoolean().default(false),
-  }).prefault({}),
+  routing: z
+    .strictObject({
+      /** Once channels exist, whether a model without one is served by the local renderer. */
+      fallbackToLocal: envBoolean().default(false),
+      /** One deadline for a whole request, every retry and fallback included. */
+      deadlineMs: z.coerce.number().int().min(1000).default(180_000),
+      /** Upstream calls per request part at the most, over all channels. */
+      maxAttempts: z.coerce.number().int().min(1).max(10).default(4),
+      backoffBaseMs: z.coerce.number().int().min(1).default(250),
+      backoffMaxMs: z.coerce.number().int().min(1).default(8000),
+      /** An upstream's Retry-After is honoured up to this; longer waits fall back to another channel. */
+      maxRetryAfterMs: z.coerce.number().int().min(0).default(20_000),
+      /** Largest upstream image the gateway downloads (URL answers). */
+      maxDownloadBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .default(50 * 1024 * 1024),
+      downloadTimeoutMs: z.coerce.number().int().min(100).default(30_000),
+      breaker: z
+        .strictObject({
+          /**
+           * Open after this many failures in a row; 0 (the default) judges by failure rate only. A run
+           * of five bad answers is routine for a channel failing 20% at random, and opening on it shut
+           * a sole channel off for its whole cool-down (1,225 of 2,000 requests refused in a soak).
+           */
+          consecutiveFailures: z.coerce.number().int().min(0).default(0),
+          failureRate: z.coerce.number().min(0).max(1).default(0.5),
+          minSamples: z.coerce.number().int().min(1).default(20),
+          windowMs: z.coerce.number().int().min(1000).default(60_000),
+          cooldownMs: z.coerce.number().int().min(100).default(30_000),
+          /** The cool-down of the only channel of a model: a probe this often rather than an outage. */
+          soleChannelCooldownMs: z.coerce.number().int().min(100).default(1000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  jobs: z
+    .strictObject({
+      pollIntervalMs: z.coerce.number().int().min(10).default(500),
+      /** A job's claim; renewed while it runs, so only a dead worker's job is taken over. */
+      leaseMs: z.coerce.number().int().min(100).default(30_000),
+      /** Async jobs one process runs at once. */
+      maxParallel: z.coerce.number().int().min(1).default(4),
+    })
+    .prefault({}),
+  webhooks: z
+    .strictObject({
+      /** HMAC key for `x-imagegate-signature`; share it with clients. Derived from the signing secret when unset. */
+      secret: z.string().min(16).optional(),
+      /** Allow webhook targets on private addresses (on-premise receivers, tests). */
+      allowPrivate: envBoolean().default(false),
+      /** Attempts in all per delivery; the waits between them are firstDelayMs, then ×4 each time. */
+      attempts: z.coerce.number().int().min(1).max(10).default(4),
+      firstDelayMs: z.coerce.number().int().min(1).default(1000),
+      timeoutMs: z.coerce.number().int().min(100).default(10_000),
+      /** Deliveries one process sends at once (their own queue, apart from the job slots). */
+      maxParallel: z.coerce.number().int().min(1).default(4),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      /** `redis://…` moves rate limits, concurrency leases and idempotency records to Redis. */
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, "must start with 'redis://' or 'rediss://'")
+        .optional(),
+      /** Prefix of every key, so several gateways (or tests) can share one Redis. */
+      keyPrefix: z.string().min(1).default('imagegate:'),
+    })
+    .prefault({}),
+  cors: z
+    .strictObject({
+      /** Origins whose browser apps may call the API (preflights answered, headers exposed); none by default. */
+      origins: originList().default([]),
+      /** How long a browser may cache a preflight's answer. */
+      maxAgeSeconds: z.coerce.number().int().min(0).max(86_400).default(600),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      /** A bearer token Prometheus scrapes `/metrics` with, besides admin keys. */
+      token: z.string().min(16, 'must be at least 16 characters').optional(),
+      /** `/metrics` without any token (a private network, or a scraper that cannot send one). */
+      public: envBoolean().default(false),
+    })
+    .prefault({}),
   /** Where `imagegate generate` sends its requests, and with which key. */
-  client: z.strictObject({
-    /** The server's root, e.g. `http://127.0.0.1:8080`; by default the address this config serves on. */
-    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
-    key: z.string().min(1).optional(),
-  }).prefault({}),
-  log: z.strictObject({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  }).prefault({}),
+  client: z
+    .strictObject({
+      /** The server's root, e.g. `http://127.0.0.1:8080`; by default the address this config serves on. */
+      baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+      key: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -98,12 +98,18 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     channelCosts,
     metrics,
   };
-  const webhookSecret = config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
+  const webhookSecret =
+    config.webhooks.secret === undefined ? createHmac('sha256', secret).update('imagegate webhooks').digest() : Buffer.from(config.webhooks.secret, 'utf8');
   const webhookAgent = config.webhooks.allowPrivate ? new Agent() : createGuardedAgent({ connectTimeoutMs: 10_000 });
   const webhooks = new WebhooksRepo(db, dialect);
   const webhookDispatcher = new WebhookDispatcher({
     deliveries: webhooks,
-    sender: new WebhookSender({ secret: webhookSecret, dispatcher: webhookAgent, allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }),
+    sender: new WebhookSender({
+      secret: webhookSecret,
+      dispatcher: webhookAgent,
+      allowPrivate: config.webhooks.allowPrivate,
+      timeoutMs: config.webhooks.timeoutMs,
+    }),
     links: storage.links,
     blobs: storage.blobs,
     urlTtlSeconds: config.storage.urlTtlSeconds,
@@ -207,7 +213,9 @@ function createStorage(config: Config, signer: UrlSigner, now: () => number): { 
     ...(s3.prefix === undefined ? {} : { prefix: s3.prefix }),
   };
   const blobs = new S3BlobStore(options);
-  const presigner = s3.presignedLinks ? new S3UrlSigner({ ...options, ...(s3.publicEndpoint === undefined ? {} : { publicEndpoint: s3.publicEndpoint }) }, now) : null;
+  const presigner = s3.presignedLinks
+    ? new S3UrlSigner({ ...options, ...(s3.publicEndpoint === undefined ? {} : { publicEndpoint: s3.publicEndpoint }) }, now)
+    : null;
   return {
     blobs,
     links: presigner ?? signer,

@@ -19,7 +19,13 @@ const SERVE_USAGE = `usage: imagegate serve
 Runs the gateway until SIGTERM or SIGINT. It takes no flags: settings come from environment
 variables and imagegate.yaml (the README's Configuration section lists them).`;
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { serve: SERVE_USAGE, keys: KEYS_USAGE, migrate: MIGRATE_USAGE, audit: AUDIT_USAGE, generate: GENERATE_USAGE };
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  serve: SERVE_USAGE,
+  keys: KEYS_USAGE,
+  migrate: MIGRATE_USAGE,
+  audit: AUDIT_USAGE,
+  generate: GENERATE_USAGE,
+};
 
 /** Runs one command and returns the exit code. Help and argument checks come before the config is read. */
 async function main(argv: readonly string[]): Promise<number> {

@@ -10,7 +10,9 @@ const HEIGHT = 1024;
 const raw = Buffer.alloc(WIDTH * HEIGHT * 3, 0x60);
 // Noise in the top third keeps the PNG near 1 MB (so its base64 is ~1.4 MB) like a real picture.
 randomFillSync(raw, 0, raw.length / 3);
-const png = await sharp(raw, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+const png = await sharp(raw, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+  .png({ compressionLevel: 1 })
+  .toBuffer();
 const body = Buffer.from(
   JSON.stringify({
     created: 1_790_000_000,

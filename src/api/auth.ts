@@ -22,10 +22,7 @@ export function authHook(keys: KeysRepo, role: 'user' | 'admin', now: () => numb
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
-      throw new GatewayError(
-        'invalid_api_key',
-        "You didn't provide an API key. Send it in the Authorization header: 'Authorization: Bearer YOUR_KEY'.",
-      );
+      throw new GatewayError('invalid_api_key', "You didn't provide an API key. Send it in the Authorization header: 'Authorization: Bearer YOUR_KEY'.");
     }
     const match = BEARER.exec(header);
     const plaintext = match?.[1];

@@ -57,7 +57,10 @@ function describeClientError(err: Error & { code?: string; reason?: unknown }, s
         `The request did not arrive in time: the headers must arrive within ${limits.headersTimeoutMs / 1000} s and the whole request, body included, within ${limits.requestTimeoutMs / 1000} s.`,
       );
     case 'HPE_HEADER_OVERFLOW':
-      return new GatewayError('request_header_fields_too_large', `The request's headers are larger than the ${Math.floor(limits.maxHeaderBytes / 1024)} KB accepted.`);
+      return new GatewayError(
+        'request_header_fields_too_large',
+        `The request's headers are larger than the ${Math.floor(limits.maxHeaderBytes / 1024)} KB accepted.`,
+      );
     default: {
       // llhttp's reason ("Duplicate Content-Length", "Invalid character in chunk size") is
       // fixed parser text, not client input; kept to printable ASCII all the same.
@@ -78,9 +81,13 @@ export function shutdownRefusal(): GatewayError {
  */
 export function answerUnknownExpectation(req: IncomingMessage, res: ServerResponse): void {
   const expectation = req.headers.expect ?? '';
-  const error = new GatewayError('expectation_failed', `The server cannot meet the expectation '${expectation.replace(/[^\x20-\x7e]/g, '').slice(0, 60)}'; only '100-continue' is supported.`, {
-    param: 'Expect',
-  });
+  const error = new GatewayError(
+    'expectation_failed',
+    `The server cannot meet the expectation '${expectation.replace(/[^\x20-\x7e]/g, '').slice(0, 60)}'; only '100-continue' is supported.`,
+    {
+      param: 'Expect',
+    },
+  );
   const { status, headers, text } = errorResponseParts(error, newRequestId());
   res.writeHead(status, headers).end(text);
 }

@@ -77,4 +77,3 @@ function send(reply: FastifyReply, response: Pick<ProducedResponse, 'status' | '
   void reply.headers(response.headers);
   return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
 }
-

@@ -1,6 +1,15 @@
 import fastifyMultipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type EditParams, type EditRequest, editFieldsFromForm, editFieldsFromJson, type ImageRef, MAX_EDIT_IMAGES, validateEditFields, validateEditImages } from '../contract/edit.ts';
+import {
+  type EditParams,
+  type EditRequest,
+  editFieldsFromForm,
+  editFieldsFromJson,
+  type ImageRef,
+  MAX_EDIT_IMAGES,
+  validateEditFields,
+  validateEditImages,
+} from '../contract/edit.ts';
 import type { ContractSettings } from '../contract/generation.ts';
 import { decodeDataUrl } from '../contract/data-url.ts';
 import type { RawImage } from '../contract/input-image.ts';
@@ -99,7 +108,6 @@ export function editContractOf(contract: ContractSettings): ContractSettings {
 export async function registerMultipart(scope: FastifyInstance, limits: FormLimits): Promise<void> {
   await scope.register(fastifyMultipart, { limits: busboyLimits(limits), throwFileSizeLimit: true });
 }
-
 
 type Fetch = (ref: ImageRef, maxBytes: number) => Promise<RawImage>;
 

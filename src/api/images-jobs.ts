@@ -78,6 +78,9 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobsRouteDeps): vo
       return reply.code(202).send({ id: job.id, object: 'image.generation.job', status: job.status, created: Math.floor(job.created_at_ms / 1000) });
     }
     const expiresAt = Math.floor(deps.now() / 1000) + deps.urlTtlSeconds;
-    return reply.code(job.result_status).type('application/json; charset=utf-8').send(await resolveStoredBody(job.result_json, deps, expiresAt));
+    return reply
+      .code(job.result_status)
+      .type('application/json; charset=utf-8')
+      .send(await resolveStoredBody(job.result_json, deps, expiresAt));
   });
 }

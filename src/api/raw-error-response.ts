@@ -26,6 +26,8 @@ export function errorResponseParts(err: GatewayError, requestId: string): { stat
  */
 export function rawErrorResponse(err: GatewayError, requestId: string): string {
   const { status, headers, text } = errorResponseParts(err, requestId);
-  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${head}\r\n${text}`;
 }

@@ -104,15 +104,7 @@ export interface EditRules {
  * (contract notes §2, §7): OpenAI answers 400 `unknown_parameter` to `response_format` on GPT
  * image models, and dall-e models refuse the GPT-only fields, so adapters send exactly these.
  */
-export type OpenAIWireField =
-  | 'quality'
-  | 'style'
-  | 'response_format'
-  | 'output_format'
-  | 'output_compression'
-  | 'background'
-  | 'moderation'
-  | 'input_fidelity';
+export type OpenAIWireField = 'quality' | 'style' | 'response_format' | 'output_format' | 'output_compression' | 'background' | 'moderation' | 'input_fidelity';
 
 /** Fields of an OpenAI images response beside `created` and `data` that the model answers with. */
 export type ResponseField = 'background' | 'output_format' | 'quality' | 'size' | 'usage';

@@ -31,14 +31,7 @@ export function outputTokensPerImage(model: ModelSpec, quality: string, size: Di
 }
 
 /** The `usage` a GPT image response carries for `imageCount` images. */
-export function computeUsage(
-  model: ModelSpec,
-  quality: string,
-  size: Dimensions,
-  imageCount: number,
-  prompt: string,
-  imageInputTokens = 0,
-): ImageUsage {
+export function computeUsage(model: ModelSpec, quality: string, size: Dimensions, imageCount: number, prompt: string, imageInputTokens = 0): ImageUsage {
   const textTokens = estimateTextTokens(prompt);
   const outputTokens = outputTokensPerImage(model, quality, size) * imageCount;
   const inputTokens = textTokens + imageInputTokens;
@@ -51,13 +44,7 @@ export function computeUsage(
 }
 
 /** What `imageCount` images cost, in USD, under a model's price rule. */
-export function priceUsd(
-  price: PriceRule,
-  quality: string,
-  size: Dimensions,
-  imageCount: number,
-  usage: ImageUsage | null,
-): number {
+export function priceUsd(price: PriceRule, quality: string, size: Dimensions, imageCount: number, usage: ImageUsage | null): number {
   if (price.kind === 'per_image') {
     const byQuality = price.usdPerImage[quality] ?? Object.values(price.usdPerImage)[0] ?? {};
     const each = byQuality[formatSize(size)] ?? byQuality['*'] ?? 0;

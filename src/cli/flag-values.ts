@@ -51,7 +51,9 @@ const MAX_UNIX_SECONDS = 8_640_000_000_000;
  */
 export function parseMoment(flag: string, text: string): number {
   const fail = (): never => {
-    throw new UsageError(`${flag}: expected a date such as 2027-01-01, a date and time with its zone such as 2027-01-01T12:00:00Z, or unix seconds such as 1798761600, got '${text}'`);
+    throw new UsageError(
+      `${flag}: expected a date such as 2027-01-01, a date and time with its zone such as 2027-01-01T12:00:00Z, or unix seconds such as 1798761600, got '${text}'`,
+    );
   };
   if (WHOLE.test(text)) {
     const seconds = Number(text);

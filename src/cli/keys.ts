@@ -58,9 +58,21 @@ ${SETTINGS_HELP}`,
   positionals: ['ID'],
 } as const;
 
-const LIST = { usage: 'usage: imagegate keys list\nLists every key: id, display prefix, role, name, when it was created or revoked.', options: {}, positionals: [] } as const;
-const SHOW = { usage: 'usage: imagegate keys show ID\nPrints one key with its settings as JSON (never its plaintext).', options: {}, positionals: ['ID'] } as const;
-const REVOKE = { usage: 'usage: imagegate keys revoke ID|PREFIX\nRevokes the key with this id or display prefix; it stops working at once.', options: {}, positionals: ['ID|PREFIX'] } as const;
+const LIST = {
+  usage: 'usage: imagegate keys list\nLists every key: id, display prefix, role, name, when it was created or revoked.',
+  options: {},
+  positionals: [],
+} as const;
+const SHOW = {
+  usage: 'usage: imagegate keys show ID\nPrints one key with its settings as JSON (never its plaintext).',
+  options: {},
+  positionals: ['ID'],
+} as const;
+const REVOKE = {
+  usage: 'usage: imagegate keys revoke ID|PREFIX\nRevokes the key with this id or display prefix; it stops working at once.',
+  options: {},
+  positionals: ['ID|PREFIX'],
+} as const;
 
 /**
  * `imagegate keys …`. Returns the process exit code; mistakes in the call throw `UsageError`.
@@ -156,7 +168,8 @@ async function withKeys(
     await migrateToLatest(db, dialect);
     if (settings.organizationId !== undefined && settings.organizationId !== null) {
       // The admin API refuses an unknown organisation the same way.
-      if ((await new OrganizationsRepo(db).get(settings.organizationId)) === undefined) throw new UsageError(`--org: no organisation '${settings.organizationId}'`);
+      if ((await new OrganizationsRepo(db).get(settings.organizationId)) === undefined)
+        throw new UsageError(`--org: no organisation '${settings.organizationId}'`);
     }
     return await work(new KeysRepo(db), settings);
   } finally {

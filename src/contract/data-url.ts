@@ -35,7 +35,10 @@ export function decodeDataUrl(url: string, param: string): DataUrl | null {
     const high = hexValue(text[index + 1]);
     const low = hexValue(text[index + 2]);
     if (high === null || low === null) {
-      const escape = text.subarray(index, index + 3).toString('latin1').replace(/[^\x21-\x7e]/g, '?');
+      const escape = text
+        .subarray(index, index + 3)
+        .toString('latin1')
+        .replace(/[^\x21-\x7e]/g, '?');
       throw new GatewayError(
         'invalid_value',
         `Invalid value for '${param}': the data URL has a bad percent-escape '${escape}'; write each byte as '%' and two hex digits, or use ';base64'.`,

@@ -208,8 +208,10 @@ function imageRef(entry: unknown, param: string): ImageRef {
     });
   }
   const url = record['image_url'];
-  if (url === undefined) throw new GatewayError('missing_required_parameter', `Missing required parameter: '${param}.image_url'.`, { param: `${param}.image_url` });
-  if (typeof url !== 'string') throw new GatewayError('invalid_type', `Invalid type for '${param}.image_url': expected a string.`, { param: `${param}.image_url` });
+  if (url === undefined)
+    throw new GatewayError('missing_required_parameter', `Missing required parameter: '${param}.image_url'.`, { param: `${param}.image_url` });
+  if (typeof url !== 'string')
+    throw new GatewayError('invalid_type', `Invalid type for '${param}.image_url': expected a string.`, { param: `${param}.image_url` });
   return { param, url };
 }
 
@@ -227,13 +229,19 @@ export function validateEditFields(fields: Record<string, unknown>, form: 'multi
   const model = resolveModel(catalog, raw.model ?? settings.defaultModel);
   const rules = model.edit;
   if (rules === null) {
-    const editors = catalog.all().filter((m) => m.edit !== null).map((m) => m.id);
+    const editors = catalog
+      .all()
+      .filter((m) => m.edit !== null)
+      .map((m) => m.id);
     throw new GatewayError('invalid_value', `Invalid value '${model.id}' for 'model': ${model.id} does not edit images; use ${editors.join(', ')}.`, {
       param: 'model',
     });
   }
   if (form === 'json' && !rules.json) {
-    const json = catalog.all().filter((m) => m.edit?.json === true).map((m) => m.id);
+    const json = catalog
+      .all()
+      .filter((m) => m.edit?.json === true)
+      .map((m) => m.id);
     throw new GatewayError('invalid_value', `JSON edits are taken by ${json.join(', ')}; send ${model.id} edits as multipart/form-data.`, { param: 'model' });
   }
   const { stream, partialImages } = checkStreaming(model, raw.stream, raw.partial_images, policy);
@@ -361,9 +369,13 @@ export async function validateEditImages(params: EditParams, rawImages: readonly
 
 function assertFileSize(raw: RawImage, maxBytes: number, rule: string): void {
   if (raw.bytes.length >= maxBytes) {
-    throw new GatewayError('payload_too_large', `Invalid file '${raw.param}': ${rule} ${maxBytes / MB} MB; this one is ${(raw.bytes.length / MB).toFixed(1)} MB.`, {
-      param: raw.param,
-    });
+    throw new GatewayError(
+      'payload_too_large',
+      `Invalid file '${raw.param}': ${rule} ${maxBytes / MB} MB; this one is ${(raw.bytes.length / MB).toFixed(1)} MB.`,
+      {
+        param: raw.param,
+      },
+    );
   }
 }
 

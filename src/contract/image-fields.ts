@@ -27,7 +27,13 @@ export class FieldPolicy {
   unsupported(model: ModelSpec, param: string): void {
     if (this.mode === 'error') {
       const takes = FIELD_TAKEN[param];
-      const takers = takes === undefined ? [] : this.#catalog.all().filter(takes).map((other) => other.id);
+      const takers =
+        takes === undefined
+          ? []
+          : this.#catalog
+              .all()
+              .filter(takes)
+              .map((other) => other.id);
       throw notTaken(model, param, takers);
     }
     if (!this.#dropped.includes(param)) this.#dropped.push(param);
@@ -70,11 +76,9 @@ export function checkPrompt(model: ModelSpec, prompt: string): string {
     throw new GatewayError('invalid_value', "Invalid value for 'prompt': it must not be empty.", { param: 'prompt' });
   }
   if (prompt.length > model.promptMaxChars) {
-    throw new GatewayError(
-      'invalid_value',
-      `Invalid value for 'prompt': ${model.id} takes at most ${model.promptMaxChars} characters, got ${prompt.length}.`,
-      { param: 'prompt' },
-    );
+    throw new GatewayError('invalid_value', `Invalid value for 'prompt': ${model.id} takes at most ${model.promptMaxChars} characters, got ${prompt.length}.`, {
+      param: 'prompt',
+    });
   }
   return prompt;
 }
@@ -235,7 +239,9 @@ export function checkStreaming(
   let streaming = stream === true;
   if (streaming && !model.streaming) {
     // Dropping `stream` would answer JSON to a client reading events: refused in either mode.
-    throw new GatewayError('unsupported_parameter', `${model.id} does not support streaming; GET /v1/models lists the models that stream.`, { param: 'stream' });
+    throw new GatewayError('unsupported_parameter', `${model.id} does not support streaming; GET /v1/models lists the models that stream.`, {
+      param: 'stream',
+    });
   }
   if (partialImages != null && !streaming) {
     if (!model.streaming) policy.unsupported(model, 'partial_images');

@@ -72,10 +72,14 @@ export async function probeImage(raw: RawImage, accepted: readonly OutputFormat[
 }
 
 function unreadable(raw: RawImage, format: OutputFormat, cause?: unknown): GatewayError {
-  return new GatewayError('invalid_value', `Invalid file '${raw.param}': the ${format.toUpperCase()} image could not be read; it may be truncated or corrupt.`, {
-    param: raw.param,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return new GatewayError(
+    'invalid_value',
+    `Invalid file '${raw.param}': the ${format.toUpperCase()} image could not be read; it may be truncated or corrupt.`,
+    {
+      param: raw.param,
+      ...(cause === undefined ? {} : { cause }),
+    },
+  );
 }
 
 /** `'image/jpeg', 'image/png', and 'image/webp'`, in OpenAI's order and punctuation. */

@@ -29,9 +29,16 @@ export function validateKeySettings(body: unknown, catalog: Catalog): Partial<Ke
   const input = parsed.data;
   const unknown = (input.allowed_models ?? []).find((id) => catalog.get(id) === undefined);
   if (unknown !== undefined) {
-    throw new GatewayError('invalid_value', `Invalid value '${unknown}' in 'allowed_models': not a catalog model (${catalog.all().map((m) => m.id).join(', ')}).`, {
-      param: 'allowed_models',
-    });
+    throw new GatewayError(
+      'invalid_value',
+      `Invalid value '${unknown}' in 'allowed_models': not a catalog model (${catalog
+        .all()
+        .map((m) => m.id)
+        .join(', ')}).`,
+      {
+        param: 'allowed_models',
+      },
+    );
   }
   const out: { -readonly [K in keyof KeySettings]?: KeySettings[K] } = {};
   if (input.name !== undefined) out.name = input.name;

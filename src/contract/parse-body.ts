@@ -24,7 +24,9 @@ export function zodIssueToError(error: z.ZodError, body?: unknown): GatewayError
     if (value === undefined) {
       return new GatewayError('missing_required_parameter', `Missing required parameter: ${field}.`, { param });
     }
-    return new GatewayError('invalid_type', `Invalid type for ${field}: expected ${issue.expected}, but got ${describe(valueAt(body, issue.path))}.`, { param });
+    return new GatewayError('invalid_type', `Invalid type for ${field}: expected ${issue.expected}, but got ${describe(valueAt(body, issue.path))}.`, {
+      param,
+    });
   }
   return new GatewayError('invalid_value', `Invalid value for ${field}: ${issue.message}.`, { param });
 }

@@ -52,7 +52,10 @@ export async function validateVariation(form: Form, settings: Pick<ContractSetti
 
   const model = resolveModel(catalog, raw.model ?? DEFAULT_VARIATION_MODEL);
   if (!model.variations) {
-    const able = catalog.all().filter((m) => m.variations).map((m) => m.id);
+    const able = catalog
+      .all()
+      .filter((m) => m.variations)
+      .map((m) => m.id);
     throw new GatewayError('invalid_value', `Invalid value '${model.id}' for 'model': variations are available only for ${able.join(', ')}.`, {
       param: 'model',
     });
@@ -63,16 +66,21 @@ export async function validateVariation(form: Form, settings: Pick<ContractSetti
   if (other !== undefined) throw new GatewayError('unknown_parameter', `Unknown parameter: '${other.field}'.`, { param: other.field });
   const file = files[0];
   if (file === undefined) throw new GatewayError('missing_required_parameter', "Missing required parameter: 'image'.", { param: 'image' });
-  if (files.length > 1) throw new GatewayError('invalid_value', `Invalid value for 'image': ${model.id} varies one image, got ${files.length}.`, { param: 'image' });
+  if (files.length > 1)
+    throw new GatewayError('invalid_value', `Invalid value for 'image': ${model.id} varies one image, got ${files.length}.`, { param: 'image' });
 
   const n = checkN(model, raw.n);
   const { size, aspect } = resolveRequestedSize(model, raw.size ?? undefined, null, null, policy);
   const responseFormat = checkResponseFormat(model, raw.response_format);
 
   if (file.bytes.length >= VARIATION_MAX_FILE_BYTES) {
-    throw new GatewayError('payload_too_large', `Invalid file 'image': ${model.id} takes PNG files under 4 MB; this one is ${(file.bytes.length / 1024 / 1024).toFixed(1)} MB.`, {
-      param: 'image',
-    });
+    throw new GatewayError(
+      'payload_too_large',
+      `Invalid file 'image': ${model.id} takes PNG files under 4 MB; this one is ${(file.bytes.length / 1024 / 1024).toFixed(1)} MB.`,
+      {
+        param: 'image',
+      },
+    );
   }
   const image = await probeImage({ param: 'image', bytes: file.bytes, declaredType: file.contentType, filename: file.filename }, ['png']);
   if (image.width !== image.height) {

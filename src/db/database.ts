@@ -36,7 +36,9 @@ export function openDatabase(options: {
         // pg's own parsers are typed `any`; the override returns numbers for the two money/time types.
         getTypeParser: ((oid: number, format?: string) =>
           // eslint-disable-next-line @typescript-eslint/no-unsafe-return
-          oid === INT8_OID || oid === NUMERIC_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+          oid === INT8_OID || oid === NUMERIC_OID
+            ? (value: string) => Number(value)
+            : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });
     // pg emits 'error' on the pool when an idle connection dies; unhandled, that event would

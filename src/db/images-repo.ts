@@ -11,7 +11,10 @@ export class ImagesRepo {
 
   async insertMany(rows: readonly NewImageRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.#db.insertInto('images').values([...rows]).execute();
+    await this.#db
+      .insertInto('images')
+      .values([...rows])
+      .execute();
   }
 
   /** Expired records whose blob key sorts before `blobKeyBefore` (a `YYYYMMDD` day). */
@@ -28,7 +31,10 @@ export class ImagesRepo {
 
   async deleteByIds(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.#db.deleteFrom('images').where('id', 'in', [...ids]).execute();
+    await this.#db
+      .deleteFrom('images')
+      .where('id', 'in', [...ids])
+      .execute();
   }
 
   /** One of a key's live images (never another key's). */

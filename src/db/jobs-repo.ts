@@ -67,7 +67,12 @@ export class JobsRepo {
 
   /** Extends a running job's claim (heartbeat), only while this worker still holds it. */
   async extend(id: string, worker: string, nowMs: number, leaseMs: number): Promise<void> {
-    await this.#db.updateTable('jobs').set({ lease_until_ms: nowMs + leaseMs, updated_at_ms: nowMs }).where('id', '=', id).where('locked_by', '=', worker).execute();
+    await this.#db
+      .updateTable('jobs')
+      .set({ lease_until_ms: nowMs + leaseMs, updated_at_ms: nowMs })
+      .where('id', '=', id)
+      .where('locked_by', '=', worker)
+      .execute();
   }
 
   /**
@@ -102,7 +107,15 @@ export class JobsRepo {
     return this.#db.transaction().execute(async (trx) => {
       const updated = await trx
         .updateTable('jobs')
-        .set({ status, result_status: resultStatus, result_json: resultJson, locked_by: null, lease_until_ms: null, updated_at_ms: nowMs, completed_at_ms: nowMs })
+        .set({
+          status,
+          result_status: resultStatus,
+          result_json: resultJson,
+          locked_by: null,
+          lease_until_ms: null,
+          updated_at_ms: nowMs,
+          completed_at_ms: nowMs,
+        })
         .where('id', '=', id)
         .where('locked_by', '=', worker)
         .executeTakeFirst();

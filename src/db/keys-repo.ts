@@ -62,7 +62,11 @@ export class KeysRepo {
     const current = await this.get(id);
     if (current === undefined) return undefined;
     const merged = { ...fromRow(current), ...changes };
-    await this.#db.updateTable('api_keys').set({ ...toColumns(merged), updated_at_ms: nowMs }).where('id', '=', id).execute();
+    await this.#db
+      .updateTable('api_keys')
+      .set({ ...toColumns(merged), updated_at_ms: nowMs })
+      .where('id', '=', id)
+      .execute();
     return this.get(id);
   }
 

@@ -8,10 +8,7 @@ import type { Database } from './schema.ts';
  * dialect. Kysely's migrator takes a lock, so replicas starting together migrate once.
  */
 function migrations(dialect: DialectName): Record<string, Migration> {
-  const serialKey = (table: string) =>
-    dialect === 'postgres'
-      ? sql`alter table ${sql.table(table)} add column seq bigserial primary key`
-      : null;
+  const serialKey = (table: string) => (dialect === 'postgres' ? sql`alter table ${sql.table(table)} add column seq bigserial primary key` : null);
   return {
     '0001_keys_and_images': {
       async up(db: Kysely<unknown>): Promise<void> {

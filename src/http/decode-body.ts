@@ -38,7 +38,10 @@ export function decodedBody(body: Readable, contentEncoding: string | string[] |
     const make = DECODERS[coding];
     if (make === undefined) {
       discard(body);
-      throw new GatewayError('upstream_error', `The upstream (${provider}) answered with an unsupported Content-Encoding '${coding.replace(/[^\x21-\x7e]/g, '?').slice(0, 40)}'.`);
+      throw new GatewayError(
+        'upstream_error',
+        `The upstream (${provider}) answered with an unsupported Content-Encoding '${coding.replace(/[^\x21-\x7e]/g, '?').slice(0, 40)}'.`,
+      );
     }
     return make();
   });

@@ -83,9 +83,12 @@ export class JobRunner {
   async #run(job: JobRow): Promise<void> {
     const deps = this.#deps;
     const now = deps.images.now;
-    const heartbeat = setInterval(() => {
-      deps.jobs.extend(job.id, this.#worker, now(), deps.leaseMs).catch((err: unknown) => deps.logger.warn({ err }, 'job heartbeat failed'));
-    }, Math.max(50, Math.floor(deps.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        deps.jobs.extend(job.id, this.#worker, now(), deps.leaseMs).catch((err: unknown) => deps.logger.warn({ err }, 'job heartbeat failed'));
+      },
+      Math.max(50, Math.floor(deps.leaseMs / 3)),
+    );
     heartbeat.unref();
     let status = 200;
     let body: string;
@@ -98,7 +101,11 @@ export class JobRunner {
         // result: answer from the images it stored instead of generating (and charging) again.
         const rows = await deps.images.images.listByRequest(job.id);
         const created = Math.floor((rows[0]?.created_at_ms ?? now()) / 1000);
-        body = storedBodyOfRecords({ id: job.id, status: 'succeeded', created }, rows.map((r) => r.blob_key), request.responseFormat);
+        body = storedBodyOfRecords(
+          { id: job.id, status: 'succeeded', created },
+          rows.map((r) => r.blob_key),
+          request.responseFormat,
+        );
       } else {
         const outcome = await runImages(deps.images, request, {
           apiKey: toApiKey(row),
@@ -125,7 +132,11 @@ export class JobRunner {
     const webhook =
       job.webhook_url === null
         ? null
-        : { jobId: job.id, url: job.webhook_url, payloadJson: JSON.stringify({ id: job.id, object: 'image.generation.job', status: outcome, result: JSON.parse(body) as unknown }) };
+        : {
+            jobId: job.id,
+            url: job.webhook_url,
+            payloadJson: JSON.stringify({ id: job.id, object: 'image.generation.job', status: outcome, result: JSON.parse(body) as unknown }),
+          };
     await deps.jobs.finish(job.id, this.#worker, outcome, status, body, now(), webhook);
   }
 

@@ -54,14 +54,23 @@ export async function auditLedger(db: Kysely<Database>, options: { readonly nowM
   const organizations = await db.selectFrom('organizations').select(['id', 'committed_micro_usd', 'credited_micro_usd']).execute();
   const credits = await db.selectFrom('organization_credits').select(['seq', 'organization_id', 'amount_micro_usd', 'created_at_ms']).execute();
   violations.push(...auditOrganizations(organizations, entries, credits));
-  const images = await db.selectFrom('images').select(['api_key_id', 'request_id', 'created_at_ms']).where('created_at_ms', '>=', options.imagesSinceMs).execute();
+  const images = await db
+    .selectFrom('images')
+    .select(['api_key_id', 'request_id', 'created_at_ms'])
+    .where('created_at_ms', '>=', options.imagesSinceMs)
+    .execute();
 
   const sums = new Map<string, number>();
   for (const entry of entries) sums.set(entry.api_key_id, (sums.get(entry.api_key_id) ?? 0) + entry.amount_micro_usd);
   for (const key of keys) {
     const sum = sums.get(key.id) ?? 0;
     if (sum !== key.committed_micro_usd) {
-      violations.push({ rule: 'committed_total', apiKeyId: key.id, requestId: null, detail: `committed ${key.committed_micro_usd} µ$, entries sum to ${sum} µ$` });
+      violations.push({
+        rule: 'committed_total',
+        apiKeyId: key.id,
+        requestId: null,
+        detail: `committed ${key.committed_micro_usd} µ$, entries sum to ${sum} µ$`,
+      });
     }
   }
 
@@ -70,7 +79,12 @@ export async function auditLedger(db: Kysely<Database>, options: { readonly nowM
   for (const hold of entries.filter((e) => e.kind === 'hold')) {
     largestHold.set(hold.request_id, Math.max(largestHold.get(hold.request_id) ?? 0, hold.amount_micro_usd));
     if (!closed.has(hold.id) && hold.expires_at_ms !== null && hold.expires_at_ms < options.nowMs) {
-      violations.push({ rule: 'hold_open_past_expiry', apiKeyId: hold.api_key_id, requestId: hold.request_id, detail: `hold ${hold.id} expired at ${hold.expires_at_ms}` });
+      violations.push({
+        rule: 'hold_open_past_expiry',
+        apiKeyId: hold.api_key_id,
+        requestId: hold.request_id,
+        detail: `hold ${hold.id} expired at ${hold.expires_at_ms}`,
+      });
     }
   }
 
@@ -83,7 +97,8 @@ export async function auditLedger(db: Kysely<Database>, options: { readonly nowM
     const where = { apiKeyId: charge.api_key_id, requestId: charge.request_id };
     if (charge.amount_micro_usd < 0) violations.push({ ...where, rule: 'charge_negative', detail: `charge ${charge.id} of ${charge.amount_micro_usd} µ$` });
     const hold = largestHold.get(charge.request_id) ?? 0;
-    if (charge.amount_micro_usd > hold) violations.push({ ...where, rule: 'charge_above_hold', detail: `charge ${charge.amount_micro_usd} µ$ above its hold of ${hold} µ$` });
+    if (charge.amount_micro_usd > hold)
+      violations.push({ ...where, rule: 'charge_above_hold', detail: `charge ${charge.amount_micro_usd} µ$ above its hold of ${hold} µ$` });
     if (charge.created_at_ms >= options.imagesSinceMs) {
       const recorded = imagesByRequest.get(charge.request_id) ?? 0;
       if (recorded !== charge.image_count) {
@@ -123,10 +138,18 @@ function auditOrganizations(
     const credited = ownCredits.reduce((sum, credit) => sum + credit.amount_micro_usd, 0);
     const where = { apiKeyId: '', organizationId: organization.id, requestId: null };
     if (committed !== organization.committed_micro_usd) {
-      violations.push({ ...where, rule: 'organization_committed_total', detail: `organization ${organization.id}: committed ${organization.committed_micro_usd} µ$, entries sum to ${committed} µ$` });
+      violations.push({
+        ...where,
+        rule: 'organization_committed_total',
+        detail: `organization ${organization.id}: committed ${organization.committed_micro_usd} µ$, entries sum to ${committed} µ$`,
+      });
     }
     if (credited !== organization.credited_micro_usd) {
-      violations.push({ ...where, rule: 'organization_credited_total', detail: `organization ${organization.id}: credited ${organization.credited_micro_usd} µ$, credits sum to ${credited} µ$` });
+      violations.push({
+        ...where,
+        rule: 'organization_credited_total',
+        detail: `organization ${organization.id}: credited ${organization.credited_micro_usd} µ$, credits sum to ${credited} µ$`,
+      });
     }
     // Replayed by the millisecond: a release and its charge share one, and are judged together.
     const moments = new Map<number, { spent: number; credited: number; corrected: boolean; requestId: string | null }>();
@@ -136,14 +159,23 @@ function auditOrganizations(
     }
     for (const credit of ownCredits) {
       const moment = moments.get(credit.created_at_ms) ?? { spent: 0, credited: 0, corrected: false, requestId: null };
-      moments.set(credit.created_at_ms, { ...moment, credited: moment.credited + credit.amount_micro_usd, corrected: moment.corrected || credit.amount_micro_usd < 0 });
+      moments.set(credit.created_at_ms, {
+        ...moment,
+        credited: moment.credited + credit.amount_micro_usd,
+        corrected: moment.corrected || credit.amount_micro_usd < 0,
+      });
     }
     let balance = 0;
     for (const [atMs, moment] of [...moments].sort(([a], [b]) => a - b)) {
       const before = balance;
       balance += moment.credited - moment.spent;
       if (balance < 0 && balance < before && !moment.corrected) {
-        violations.push({ ...where, requestId: moment.requestId, rule: 'organization_balance_below_zero', detail: `organization ${organization.id}: balance ${balance} µ$ at ${atMs}, not by a correction` });
+        violations.push({
+          ...where,
+          requestId: moment.requestId,
+          rule: 'organization_balance_below_zero',
+          detail: `organization ${organization.id}: balance ${balance} µ$ at ${atMs}, not by a correction`,
+        });
       }
     }
   }

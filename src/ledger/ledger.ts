@@ -102,7 +102,10 @@ export class Ledger {
         }
         const balance = org.credited_micro_usd - org.committed_micro_usd;
         if (amountMicroUsd > balance) {
-          throw new GatewayError('insufficient_quota', `Your organization's prepaid balance is too low: ${cost} and the balance is $${usd(Math.max(0, balance))}. Top it up to continue.`);
+          throw new GatewayError(
+            'insufficient_quota',
+            `Your organization's prepaid balance is too low: ${cost} and the balance is $${usd(Math.max(0, balance))}. Top it up to continue.`,
+          );
         }
         await trx
           .updateTable('organizations')
@@ -153,14 +156,28 @@ export class Ledger {
       if (this.#dialect === 'postgres') lock = lock.forUpdate();
       await lock.executeTakeFirstOrThrow();
       const nowMs = this.#now();
-      await trx.insertInto('organization_credits').values({ id, organization_id: organizationId, amount_micro_usd: amountMicroUsd, reference, created_at_ms: nowMs }).execute();
+      await trx
+        .insertInto('organization_credits')
+        .values({ id, organization_id: organizationId, amount_micro_usd: amountMicroUsd, reference, created_at_ms: nowMs })
+        .execute();
       await trx
         .updateTable('organizations')
         .set({ credited_micro_usd: sql<number>`credited_micro_usd + ${amountMicroUsd}` })
         .where('id', '=', organizationId)
         .execute();
-      const row = await trx.selectFrom('organizations').select(['credited_micro_usd', 'committed_micro_usd']).where('id', '=', organizationId).executeTakeFirstOrThrow();
-      return { id, organizationId, amountMicroUsd, reference, createdAtMs: nowMs, balanceMicroUsd: Number(row.credited_micro_usd) - Number(row.committed_micro_usd) };
+      const row = await trx
+        .selectFrom('organizations')
+        .select(['credited_micro_usd', 'committed_micro_usd'])
+        .where('id', '=', organizationId)
+        .executeTakeFirstOrThrow();
+      return {
+        id,
+        organizationId,
+        amountMicroUsd,
+        reference,
+        createdAtMs: nowMs,
+        balanceMicroUsd: Number(row.credited_micro_usd) - Number(row.committed_micro_usd),
+      };
     });
   }
 
@@ -169,7 +186,13 @@ export class Ledger {
    * same transaction: an image is never charged without its record, nor recorded without its
    * charge. Idempotent per hold. The charge is clamped to [0, hold] (reported as an anomaly).
    */
-  async settle(hold: Hold, chargeMicroUsd: number, imageCount: number, records: readonly NewImageRow[] = [], upstream: UpstreamCost | null = null): Promise<void> {
+  async settle(
+    hold: Hold,
+    chargeMicroUsd: number,
+    imageCount: number,
+    records: readonly NewImageRow[] = [],
+    upstream: UpstreamCost | null = null,
+  ): Promise<void> {
     const bounded = boundCharge(chargeMicroUsd, hold.amountMicroUsd);
     const charged = await this.#close(hold, { chargeMicroUsd: bounded.chargeMicroUsd, imageCount, records, upstream });
     // Reported once the charge is written: a second settle of the same hold is a no-op, not an anomaly.
@@ -205,7 +228,15 @@ export class Ledger {
       .execute();
     for (const row of stale) {
       const price = row.price_group === null || row.price_json === null ? null : { group: row.price_group, priceJson: row.price_json };
-      const hold = { id: row.id, apiKeyId: row.api_key_id, requestId: row.request_id, model: row.model, amountMicroUsd: Number(row.amount_micro_usd), organizationId: row.organization_id, price };
+      const hold = {
+        id: row.id,
+        apiKeyId: row.api_key_id,
+        requestId: row.request_id,
+        model: row.model,
+        amountMicroUsd: Number(row.amount_micro_usd),
+        organizationId: row.organization_id,
+        price,
+      };
       await this.#close(hold, null);
     }
     return stale.length;
@@ -213,7 +244,13 @@ export class Ledger {
 
   /** Whether a request (by its id) was already charged: a re-run after a crash must not charge twice. */
   async wasCharged(requestId: string): Promise<boolean> {
-    const row = await this.#db.selectFrom('ledger_entries').select('id').where('request_id', '=', requestId).where('kind', '=', 'charge').limit(1).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('ledger_entries')
+      .select('id')
+      .where('request_id', '=', requestId)
+      .where('kind', '=', 'charge')
+      .limit(1)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -281,7 +318,11 @@ export class Ledger {
           })
           .execute();
         delta += charge.chargeMicroUsd;
-        if (charge.records.length > 0) await trx.insertInto('images').values([...charge.records]).execute();
+        if (charge.records.length > 0)
+          await trx
+            .insertInto('images')
+            .values([...charge.records])
+            .execute();
       }
       await trx
         .updateTable('api_keys')

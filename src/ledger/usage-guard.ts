@@ -107,8 +107,7 @@ export function usageBounds(limits: UsageLimits): UsageBounds {
  * the findings (see `trustedUsage`). Without a report, the estimate is used and nothing is found.
  */
 export function guardUsage(limits: UsageLimits, reported: ImageUsage | undefined): GuardedUsage {
-  const estimate = (): ImageUsage =>
-    computeUsage(limits.model, limits.quality, limits.size, limits.imageCount, limits.prompt, limits.imageInputTokens);
+  const estimate = (): ImageUsage => computeUsage(limits.model, limits.quality, limits.size, limits.imageCount, limits.prompt, limits.imageInputTokens);
   if (reported === undefined) return { usage: estimate(), source: 'estimate', findings: [] };
 
   // Read defensively: adapters type the report, but it came off the wire and may lack parts.

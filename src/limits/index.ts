@@ -12,13 +12,7 @@ import { RedisRateLimiter } from './redis-rate-limiter.ts';
 
 export type { BreakerBoard } from './breaker-board.ts';
 export type { ConcurrencyLimiter, Lease } from './concurrency-limiter.ts';
-export {
-  type BeginResult,
-  DEFAULT_IN_PROGRESS_TTL_MS,
-  type IdempotencyStore,
-  requestFingerprint,
-  type StoredResponse,
-} from './idempotency-store.ts';
+export { type BeginResult, DEFAULT_IN_PROGRESS_TTL_MS, type IdempotencyStore, requestFingerprint, type StoredResponse } from './idempotency-store.ts';
 export type { RateDecision, RateLimiter, RateRule } from './rate-limiter.ts';
 
 export interface LimitsOptions {

@@ -1,11 +1,4 @@
-import {
-  assertValidTtl,
-  type BeginResult,
-  DEFAULT_IN_PROGRESS_TTL_MS,
-  type IdempotencyStore,
-  recordName,
-  type StoredResponse,
-} from './idempotency-store.ts';
+import { assertValidTtl, type BeginResult, DEFAULT_IN_PROGRESS_TTL_MS, type IdempotencyStore, recordName, type StoredResponse } from './idempotency-store.ts';
 
 export interface MemoryIdempotencyStoreOptions {
   /** The clock records expire by. */

@@ -1,12 +1,5 @@
 import type { Redis } from 'ioredis';
-import {
-  assertValidTtl,
-  type BeginResult,
-  DEFAULT_IN_PROGRESS_TTL_MS,
-  type IdempotencyStore,
-  recordName,
-  type StoredResponse,
-} from './idempotency-store.ts';
+import { assertValidTtl, type BeginResult, DEFAULT_IN_PROGRESS_TTL_MS, type IdempotencyStore, recordName, type StoredResponse } from './idempotency-store.ts';
 import { RedisScript } from './redis-script.ts';
 
 /*

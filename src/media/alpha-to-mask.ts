@@ -21,11 +21,7 @@ export interface WhiteMask {
  * An image without an alpha channel gives an all-black mask.
  */
 export async function transparentToWhiteMask(image: Buffer): Promise<WhiteMask> {
-  const { data, info } = await sharp(image, { limitInputPixels: MAX_INPUT_PIXELS })
-    .autoOrient()
-    .ensureAlpha()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(image, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient().ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   // Alpha is the last channel, whether the input is grey + alpha (2) or RGBA (4).
   const stride = info.channels;
   const mask = Buffer.alloc(info.width * info.height);

@@ -8,7 +8,10 @@ import { withEncoder } from './encoder.ts';
  * have and encoded like it (format, compression), since a client decodes partials and the final
  * image alike. JPEG has no alpha, so it is flattened on white as the final image would be.
  */
-export async function encodePreview(bytes: Buffer, target: { readonly size: Dimensions; readonly format: OutputFormat; readonly compressionPct: number }): Promise<string> {
+export async function encodePreview(
+  bytes: Buffer,
+  target: { readonly size: Dimensions; readonly format: OutputFormat; readonly compressionPct: number },
+): Promise<string> {
   const resized = sharp(bytes).resize(target.size.width, target.size.height, { fit: 'fill' });
   const pipeline = target.format === 'jpeg' ? resized.flatten({ background: '#ffffff' }) : resized;
   const encoded = await withEncoder(pipeline, target.format, target.compressionPct).toBuffer();

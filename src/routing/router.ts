@@ -223,10 +223,12 @@ export class Router {
     const offsets = parts.map((_, i) => parts.slice(0, i).reduce((sum, count) => sum + count, 0));
     const outcomes = await Promise.all(
       parts.map((count, i) =>
-        this.#runPart(partOf(request, count, offsets[i] ?? 0), states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch((err: unknown) => {
-          cancelParts.abort(err);
-          throw err;
-        }),
+        this.#runPart(partOf(request, count, offsets[i] ?? 0), states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch(
+          (err: unknown) => {
+            cancelParts.abort(err);
+            throw err;
+          },
+        ),
       ),
     ).catch((err: unknown) => {
       throw this.#finalError(err, ctx.signal, deadline);
@@ -332,7 +334,8 @@ export class Router {
         } catch (raw) {
           const err = this.#classify(raw, signal, attemptSignal, channel);
           lastError = err;
-          if (!signal.aborted) state.recent.record({ atMs: startedMs, ok: false, latencyMs: this.#now() - startedMs, code: err instanceof GatewayError ? err.code : 'error' });
+          if (!signal.aborted)
+            state.recent.record({ atMs: startedMs, ok: false, latencyMs: this.#now() - startedMs, code: err instanceof GatewayError ? err.code : 'error' });
           const outcome = err instanceof GatewayError ? err.code : signal.aborted ? 'aborted' : 'error';
           this.#observer?.attempt({ channel: channel.id, outcome, durationSeconds: (performance.now() - startedAtMs) / 1000 });
           if (signal.aborted || sentPartial) throw err;
@@ -346,7 +349,10 @@ export class Router {
             if (state.breaker.state === 'open') this.#board?.post(channel.id, state.breaker.retryAfterMs());
           } else state.breaker.release();
           if (err.code === 'upstream_configuration_error') {
-            this.#logger.error({ channel: channel.id, provider: channel.provider, requestId: ctx.requestId }, `channel ${channel.id} rejected our credentials: check its apiKey`);
+            this.#logger.error(
+              { channel: channel.id, provider: channel.provider, requestId: ctx.requestId },
+              `channel ${channel.id} rejected our credentials: check its apiKey`,
+            );
             break;
           }
           if (!err.retryable) throw err;

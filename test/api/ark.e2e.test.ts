@@ -21,7 +21,15 @@ describe('Seedream through the ark provider, end to end', () => {
       // Ark answers base64 (the default); a short per-attempt timeout so a stalled call is cut.
       { id: 'ark-b64', provider: 'ark', baseUrl: fake.baseUrl, apiKey: 'sk-upstream-test', models: { [SEEDREAM_4]: SEEDREAM_4 }, local: true, timeoutMs: 2000 },
       // An inference endpoint behind Seedream 4.5, answering with TOS links.
-      { id: 'ark-links', provider: 'ark', baseUrl: fake.baseUrl, apiKey: 'sk-upstream-test', models: { [SEEDREAM_45]: ENDPOINT }, local: true, options: { responseFormat: 'url' } },
+      {
+        id: 'ark-links',
+        provider: 'ark',
+        baseUrl: fake.baseUrl,
+        apiKey: 'sk-upstream-test',
+        models: { [SEEDREAM_45]: ENDPOINT },
+        local: true,
+        options: { responseFormat: 'url' },
+      },
     ];
     gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) });
   });
@@ -73,7 +81,9 @@ describe('Seedream through the ark provider, end to end', () => {
   });
 
   it('n=4 with a prompt that describes a set: one upstream call makes all four', async () => {
-    const result = await gateway.client().images.generate({ model: SEEDREAM_4, prompt: 'a set of 4 postcards of one courtyard through the seasons', n: 4, size: '1024x1024' });
+    const result = await gateway
+      .client()
+      .images.generate({ model: SEEDREAM_4, prompt: 'a set of 4 postcards of one courtyard through the seasons', n: 4, size: '1024x1024' });
     assert.equal(result.data?.length, 4);
     assert.equal(fake.generations.length, 1);
     assert.deepEqual((fake.generations[0]?.json as Record<string, unknown>)['sequential_image_generation_options'], { max_images: 4 });
@@ -84,7 +94,10 @@ describe('Seedream through the ark provider, end to end', () => {
     const stream = await gateway.client().images.generate({ model: SEEDREAM_4, prompt: 'a set of 2 stickers', n: 2, size: '1024x1024', stream: true } as never);
     const events: Array<{ type: string; b64_json?: string }> = [];
     for await (const event of stream as unknown as AsyncIterable<{ type: string; b64_json?: string }>) events.push(event);
-    assert.deepEqual(events.map((e) => e.type), ['image_generation.completed', 'image_generation.completed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['image_generation.completed', 'image_generation.completed'],
+    );
     for (const event of events) assert.equal((await decode(Buffer.from(event.b64_json ?? '', 'base64'))).width, 1024);
     assert.ok(!('stream' in (fake.generations[0]?.json as Record<string, unknown>)), 'Ark is not asked to stream');
   });
@@ -132,7 +145,11 @@ describe('Seedream through the ark provider, end to end', () => {
   });
 
   it('a refusal in a top-level error of an HTTP 200 is a 400 content_policy_violation, not charged', async () => {
-    fake.server.queue({ kind: 'status', status: 200, body: arkError('OutputImageSensitiveContentDetected', 'BadRequest', 'The output image may contain sensitive information.') });
+    fake.server.queue({
+      kind: 'status',
+      status: 200,
+      body: arkError('OutputImageSensitiveContentDetected', 'BadRequest', 'The output image may contain sensitive information.'),
+    });
     await refused(() => gateway.client().images.generate({ model: SEEDREAM_4, prompt: 'something bad', size: '1024x1024' }));
   });
 
@@ -156,7 +173,13 @@ describe('Seedream through the ark provider, end to end', () => {
     const response = await fetch(`${gateway.baseUrl}/v1/images/edits`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gateway.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: SEEDREAM_4, prompt: 'the same scene at night', images: [{ image_url: `data:image/webp;base64,${photo.toString('base64')}` }], size: '1024x1024', output_format: 'webp' }),
+      body: JSON.stringify({
+        model: SEEDREAM_4,
+        prompt: 'the same scene at night',
+        images: [{ image_url: `data:image/webp;base64,${photo.toString('base64')}` }],
+        size: '1024x1024',
+        output_format: 'webp',
+      }),
     });
     const json = (await response.json()) as { data?: Array<{ b64_json?: string }> };
     assert.equal(response.status, 200, JSON.stringify(json));

@@ -64,7 +64,7 @@ describe('async jobs and per-key limits', () => {
     assert.match(((await refused.json()) as { error: { message: string } }).error.message, /5 images per minute/);
   });
 
-  it('fails a job whose n can never fit the key\'s images per minute, instead of waiting forever', async () => {
+  it("fails a job whose n can never fit the key's images per minute, instead of waiting forever", async () => {
     const { plaintext } = await gateway.deps.keys.create({ imagesPerMinute: 2 });
     const job = await post(plaintext, { ...small, n: 3 });
     assert.equal(job.status, 202);
@@ -83,7 +83,7 @@ describe('a budget refusal and the images-per-minute allowance', () => {
     await gateway.close();
   });
 
-  it('a request refused for its budget does not use up the key\'s images per minute, and says not to retry', async () => {
+  it("a request refused for its budget does not use up the key's images per minute, and says not to retry", async () => {
     const { plaintext } = await gateway.deps.keys.create({ imagesPerMinute: 5, budgetMicroUsd: 1 });
     const post = () =>
       fetch(`${gateway.baseUrl}/v1/images/generations`, {

@@ -136,7 +136,11 @@ describe('async generation (Prefer: respond-async) with webhooks', () => {
     const { validateGeneration } = await import('../../src/contract/generation.ts');
     const { toApiKey } = await import('../../src/keys/api-key.ts');
     const row = (await gateway.deps.keys.get(keyId)) ?? assert.fail('no key');
-    await runImages(gateway.deps.images, validateGeneration(body, gateway.deps.contract), { apiKey: toApiKey(row), requestId: job.id, signal: new AbortController().signal });
+    await runImages(gateway.deps.images, validateGeneration(body, gateway.deps.contract), {
+      apiKey: toApiKey(row),
+      requestId: job.id,
+      signal: new AbortController().signal,
+    });
     gateway.deps.jobRunner.start();
     const done = await poll(`/v1/images/generations/${job.id}`);
     assert.equal(done.status, 200);
@@ -149,7 +153,12 @@ describe('async generation (Prefer: respond-async) with webhooks', () => {
   it('a job accepted before a crash is finished after the restart (its claim expires and another worker takes it)', async () => {
     // A worker claims the job and "dies": its lease is never renewed.
     await gateway.deps.jobRunner.stop();
-    const job = await gateway.deps.jobs.create((await gateway.deps.keys.list('user'))[0]?.id ?? '', JSON.stringify({ model: 'dall-e-2', prompt: 'survivor', size: '256x256', response_format: 'b64_json' }), null, Date.now());
+    const job = await gateway.deps.jobs.create(
+      (await gateway.deps.keys.list('user'))[0]?.id ?? '',
+      JSON.stringify({ model: 'dall-e-2', prompt: 'survivor', size: '256x256', response_format: 'b64_json' }),
+      null,
+      Date.now(),
+    );
     const claimed = await gateway.deps.jobs.claim('dead-worker', Date.now(), 200);
     assert.equal(claimed?.id, job.id);
     gateway.deps.jobRunner.start();

@@ -90,16 +90,14 @@ describe('bedrock end to end', () => {
 
   it('fans Stability n=2 out into two calls and answers signed urls (webp transcoded from png)', async () => {
     const before = await committed(gateway);
-    const result = await gateway
-      .client()
-      .images.generate({
-        model: 'stable-image-ultra',
-        prompt: 'a fox in snow',
-        n: 2,
-        response_format: 'url',
-        output_format: 'webp',
-        size: '1024x1536',
-      } as never);
+    const result = await gateway.client().images.generate({
+      model: 'stable-image-ultra',
+      prompt: 'a fox in snow',
+      n: 2,
+      response_format: 'url',
+      output_format: 'webp',
+      size: '1024x1536',
+    } as never);
     assert.equal(fake.invocations.length, 2);
     assert.ok(
       fake.invocations.every(

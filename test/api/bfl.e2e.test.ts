@@ -71,7 +71,7 @@ describe('FLUX through the bfl provider, end to end', () => {
     fake.pollsUntilDone = 2;
   });
 
-  it('generates one image as b64_json, charged at BFL\'s price', async () => {
+  it("generates one image as b64_json, charged at BFL's price", async () => {
     const { data, response } = await gateway
       .client()
       .images.generate({ model: 'flux-pro-1.1', prompt: 'a lighthouse in a storm', size: '1024x768', response_format: 'b64_json' })
@@ -98,13 +98,13 @@ describe('FLUX through the bfl provider, end to end', () => {
     const urls = (data.data ?? []).map((item) => item.url ?? '');
     assert.equal(new Set(urls).size, 3);
     for (const url of urls) {
-      assert.ok(url.startsWith(gateway.baseUrl), 'the gateway\'s own link, never BFL\'s');
+      assert.ok(url.startsWith(gateway.baseUrl), "the gateway's own link, never BFL's");
       const image = await fetchImage(url);
       assert.deepEqual([image.format, image.width, image.height], ['jpeg', 768, 1024]);
     }
   });
 
-  it('reports the size delivered when BFL\'s grid changed it', async () => {
+  it("reports the size delivered when BFL's grid changed it", async () => {
     const { data, response } = await gateway.client().images.generate({ model: 'flux-pro-1.1', prompt: 'a long banner', size: '800x160' }).withResponse();
     assert.equal(response.headers.get('x-imagegate-delivered-size'), '1280x256');
     assert.equal((data as unknown as { size?: string }).size, '1280x256');
@@ -113,7 +113,7 @@ describe('FLUX through the bfl provider, end to end', () => {
     assert.equal(Number(response.headers.get('x-imagegate-cost-usd')), 0.04);
   });
 
-  it('maps an OpenAI size to Ultra\'s aspect ratio and reports the pixels it drew', async () => {
+  it("maps an OpenAI size to Ultra's aspect ratio and reports the pixels it drew", async () => {
     fake.pollsUntilDone = 1;
     const data = await gateway.client().images.generate({ model: 'flux-pro-1.1-ultra', prompt: 'a desert road', size: '1792x1024', output_format: 'jpeg' });
     assert.equal((fake.submits[0]?.json as { aspect_ratio?: string }).aspect_ratio, '16:9');
@@ -127,7 +127,10 @@ describe('FLUX through the bfl provider, end to end', () => {
     const stream = await gateway.client().images.generate({ model: 'flux-2-pro', prompt: 'a poster', size: '1024x1024', stream: true } as never);
     const events: Array<{ type: string; b64_json?: string }> = [];
     for await (const event of stream as unknown as AsyncIterable<{ type: string; b64_json?: string }>) events.push(event);
-    assert.deepEqual(events.map((e) => e.type), ['image_generation.completed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['image_generation.completed'],
+    );
     const image = await decode(Buffer.from(events[0]?.b64_json ?? '', 'base64'));
     assert.deepEqual([image.width, image.height], [1024, 1024]);
   });
@@ -168,7 +171,7 @@ describe('FLUX through the bfl provider, end to end', () => {
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'rate_limit_exceeded');
   });
 
-  it('a polling URL off BFL\'s site is never polled: 502, nothing charged', async () => {
+  it("a polling URL off BFL's site is never polled: 502, nothing charged", async () => {
     fake.pollingOrigin = fake.regional.url.replace('127.0.0.1', 'localhost');
     const before = await committedMicroUsd(gateway);
     await expectApiError(gateway.client().images.generate({ model: 'flux-pro-1.1', prompt: 'a cat' }), 502, 'upstream_error');
@@ -207,7 +210,12 @@ describe('FLUX through the bfl provider, end to end', () => {
       const photo = await fakePng(1024, 768, 5);
       const { data, response } = await gateway
         .client()
-        .images.edit({ model: 'flux-kontext-pro', image: await toFile(photo, 'photo.png', { type: 'image/png' }), prompt: 'make it night', response_format: 'b64_json' })
+        .images.edit({
+          model: 'flux-kontext-pro',
+          image: await toFile(photo, 'photo.png', { type: 'image/png' }),
+          prompt: 'make it night',
+          response_format: 'b64_json',
+        })
         .withResponse();
       assert.equal(response.headers.get('x-imagegate-provider'), 'bfl');
       assert.equal(Number(response.headers.get('x-imagegate-cost-usd')), 0.04);

@@ -18,7 +18,16 @@ const MY_SDXL = {
   defaultResponseFormat: 'b64_json',
   edit: null,
   extras: { negativePromptMaxChars: 2000, seed: true },
-  size: { kind: 'free', multipleOf: 4, maxEdgePx: 2048, minPixels: 256 * 256, maxPixels: 2048 * 2048, maxAspectRatio: 4, commonSizes: ['1024x1024'], autoSize: '1024x1024' },
+  size: {
+    kind: 'free',
+    multipleOf: 4,
+    maxEdgePx: 2048,
+    minPixels: 256 * 256,
+    maxPixels: 2048 * 2048,
+    maxAspectRatio: 4,
+    commonSizes: ['1024x1024'],
+    autoSize: '1024x1024',
+  },
   price: { kind: 'per_image', usdPerImage: { standard: { '*': 0.002 } } },
   priceSource: 'our GPU cost',
 };
@@ -63,7 +72,7 @@ describe('a self-hosted checkpoint through the comfyui provider, end to end', ()
   });
   beforeEach(() => fake.reset());
 
-  it('generates one image as b64_json, charged at the operator\'s price', async () => {
+  it("generates one image as b64_json, charged at the operator's price", async () => {
     const { data, response } = await gateway
       .client()
       .images.generate({ model: 'my-sdxl', prompt: 'a lighthouse in a storm', size: '1024x1024', response_format: 'b64_json' })
@@ -88,7 +97,7 @@ describe('a self-hosted checkpoint through the comfyui provider, end to end', ()
     const urls = (data.data ?? []).map((item) => item.url ?? '');
     assert.equal(new Set(urls).size, 3);
     for (const url of urls) {
-      assert.ok(url.startsWith(gateway.baseUrl), 'the gateway\'s own link, never ComfyUI\'s /view');
+      assert.ok(url.startsWith(gateway.baseUrl), "the gateway's own link, never ComfyUI's /view");
       const image = await fetchImage(url);
       assert.deepEqual([image.format, image.width, image.height], ['jpeg', 768, 1024]);
     }
@@ -102,8 +111,10 @@ describe('a self-hosted checkpoint through the comfyui provider, end to end', ()
     assert.deepEqual([image.width, image.height], [1024, 512]);
   });
 
-  it('streams the sampler\'s previews as partial images, then the completed image', async () => {
-    const stream = await gateway.client().images.generate({ model: 'my-sdxl', prompt: 'a paper boat', size: '512x512', stream: true, partial_images: 2, output_format: 'jpeg' } as never);
+  it("streams the sampler's previews as partial images, then the completed image", async () => {
+    const stream = await gateway
+      .client()
+      .images.generate({ model: 'my-sdxl', prompt: 'a paper boat', size: '512x512', stream: true, partial_images: 2, output_format: 'jpeg' } as never);
     const events: StreamEvent[] = [];
     for await (const event of stream as unknown as AsyncIterable<StreamEvent>) events.push(event);
     assert.deepEqual(
@@ -120,7 +131,7 @@ describe('a self-hosted checkpoint through the comfyui provider, end to end', ()
     }
   });
 
-  it('a safety checker\'s refusal is a 400 content_policy_violation, not retried, not charged', async () => {
+  it("a safety checker's refusal is a 400 content_policy_violation, not retried, not charged", async () => {
     fake.queueOutcomes('nsfw');
     const before = await committedMicroUsd(gateway);
     await assert.rejects(gateway.client().images.generate({ model: 'my-sdxl', prompt: 'something flagged' }), (err: unknown) => {
@@ -168,6 +179,9 @@ describe('a self-hosted checkpoint through the comfyui provider, end to end', ()
 
   it('a channel whose workflow lacks a mapped node stops the start, naming the node', async () => {
     const bad = { id: 'bad', provider: 'comfyui', baseUrl: fake.url, local: true, models: { 'my-sdxl': 'x' }, options: { prompt: '66.text' } };
-    await assert.rejects(startGateway({ IMAGEGATE_CHANNELS: JSON.stringify([bad]), IMAGEGATE_MODELS: JSON.stringify([MY_SDXL]) }), /channels\.0 \(bad\)\.options\.workflow: .*node '66'/);
+    await assert.rejects(
+      startGateway({ IMAGEGATE_CHANNELS: JSON.stringify([bad]), IMAGEGATE_MODELS: JSON.stringify([MY_SDXL]) }),
+      /channels\.0 \(bad\)\.options\.workflow: .*node '66'/,
+    );
   });
 });

@@ -27,7 +27,9 @@ async function startEditGateway(env: Record<string, string> = {}): Promise<EditG
 async function leftMask(width: number, height: number, editWidth: number): Promise<Buffer> {
   const data = Buffer.alloc(width * height * 4, 255);
   for (let y = 0; y < height; y += 1) for (let x = 0; x < editWidth; x += 1) data[(y * width + x) * 4 + 3] = 0;
-  return sharp(data, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 async function rgb(bytes: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
@@ -87,8 +89,17 @@ async function expectError(promise: Promise<unknown>, status: number, param: str
 }
 
 /** A raw multipart POST (for what the SDK will not send). */
-async function postForm(gateway: EditGateway, route: string, form: FormData, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
-  const response = await fetch(`${gateway.baseUrl}/v1/images/${route}`, { method: 'POST', headers: { authorization: `Bearer ${gateway.key}`, ...headers }, body: form });
+async function postForm(
+  gateway: EditGateway,
+  route: string,
+  form: FormData,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(`${gateway.baseUrl}/v1/images/${route}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gateway.key}`, ...headers },
+    body: form,
+  });
   return { status: response.status, json: (await response.json()) as Record<string, unknown>, headers: response.headers };
 }
 
@@ -153,8 +164,12 @@ describe('POST /v1/images/edits on the local renderer', () => {
   });
 
   it('edits several images given with toFile (png, jpeg, webp) and a mask; n=2 gives two different edits; charges what it delivered', async () => {
-    const second = await sharp(await fakePng(640, 480, 9)).jpeg().toBuffer();
-    const third = await sharp(await fakePng(512, 512, 20)).webp().toBuffer();
+    const second = await sharp(await fakePng(640, 480, 9))
+      .jpeg()
+      .toBuffer();
+    const third = await sharp(await fakePng(512, 512, 20))
+      .webp()
+      .toBuffer();
     const { data: result, response } = await gateway
       .client()
       .images.edit({
@@ -239,7 +254,9 @@ describe('POST /v1/images/edits on the local renderer', () => {
       /Invalid file 'image': unsupported mimetype \('text\/plain'\)\. Supported file formats are 'image\/jpeg', 'image\/png', and 'image\/webp'\./,
     );
     await expectError(
-      gateway.client().images.edit({ image: [await toFile(photo, 'a.png'), await toFile(Buffer.from('hello'), 'b.txt', { type: 'text/plain' })], prompt: 'a cat' }),
+      gateway
+        .client()
+        .images.edit({ image: [await toFile(photo, 'a.png'), await toFile(Buffer.from('hello'), 'b.txt', { type: 'text/plain' })], prompt: 'a cat' }),
       400,
       'image[1]',
     );
@@ -260,9 +277,16 @@ describe('POST /v1/images/edits on the local renderer', () => {
   it('refuses an oversized file with 413 (dall-e-2 takes PNGs under 4 MB)', async () => {
     const noise = Buffer.alloc(1200 * 1200 * 3);
     for (let i = 0; i < noise.length; i += 1) noise[i] = (i * 2654435761) >>> 24;
-    const big = await sharp(noise, { raw: { width: 1200, height: 1200, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    const big = await sharp(noise, { raw: { width: 1200, height: 1200, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     assert.ok(big.length > 4 * 1024 * 1024);
-    await expectError(gateway.client().images.edit({ model: 'dall-e-2', image: await toFile(big, 'big.png'), prompt: 'a cat' }), 413, 'image', 'payload_too_large');
+    await expectError(
+      gateway.client().images.edit({ model: 'dall-e-2', image: await toFile(big, 'big.png'), prompt: 'a cat' }),
+      413,
+      'image',
+      'payload_too_large',
+    );
   });
 
   it('refuses a mask of another size, a mask without alpha, a non-square dall-e-2 image, and a model that does not edit', async () => {
@@ -274,7 +298,13 @@ describe('POST /v1/images/edits on the local renderer', () => {
       'invalid_value',
       /512x512.*same dimensions.*1024x1024/,
     );
-    await expectError(gateway.client().images.edit({ image: await toFile(photo, 'p.png'), mask: await toFile(photo, 'm.png'), prompt: 'a cat' }), 400, 'mask', 'invalid_value', /alpha/);
+    await expectError(
+      gateway.client().images.edit({ image: await toFile(photo, 'p.png'), mask: await toFile(photo, 'm.png'), prompt: 'a cat' }),
+      400,
+      'mask',
+      'invalid_value',
+      /alpha/,
+    );
     await expectError(
       gateway.client().images.edit({ model: 'dall-e-2', image: await toFile(await fakePng(300, 200), 'wide.png'), prompt: 'a cat' }),
       400,
@@ -294,7 +324,11 @@ describe('POST /v1/images/edits on the local renderer', () => {
       'unsupported_parameter',
       /does not support streaming/,
     );
-    for (const [value, code] of [['two', 'invalid_type'], ['2.5', 'invalid_value'], ['11', 'invalid_value']] as const) {
+    for (const [value, code] of [
+      ['two', 'invalid_type'],
+      ['2.5', 'invalid_value'],
+      ['11', 'invalid_value'],
+    ] as const) {
       const form = new FormData();
       form.append('prompt', 'a cat');
       form.append('n', value);
@@ -443,7 +477,9 @@ describe('POST /v1/images/edits forwarded to an OpenAI upstream', () => {
 
   it('dall-e-2: one image part and response_format b64_json; the gateway still answers url', async () => {
     upstream.reset();
-    const result = await gateway.client().images.edit({ model: 'dall-e-2', image: await toFile(await fakePng(512, 512), 'p.png'), prompt: 'a cat', size: '512x512', n: 2 });
+    const result = await gateway
+      .client()
+      .images.edit({ model: 'dall-e-2', image: await toFile(await fakePng(512, 512), 'p.png'), prompt: 'a cat', size: '512x512', n: 2 });
     assert.equal(result.data?.length, 2);
     assert.ok((result.data?.[0]?.url ?? '').startsWith(gateway.baseUrl));
     const parts = parseMultipart(upstream.received[0]?.body ?? Buffer.alloc(0), upstream.received[0]?.headers['content-type']) ?? [];

@@ -17,7 +17,15 @@ const KEY = 'gemini-upstream-test';
 
 function channels(fake: GeminiFake): string {
   return JSON.stringify([
-    { id: 'gemini', provider: 'gemini', baseUrl: fake.baseUrl, apiKey: KEY, models: { [FLASH_25]: FLASH_25, [PRO_3]: PRO_3, [FLASH_31]: FLASH_31 }, local: true, timeoutMs: 10_000 },
+    {
+      id: 'gemini',
+      provider: 'gemini',
+      baseUrl: fake.baseUrl,
+      apiKey: KEY,
+      models: { [FLASH_25]: FLASH_25, [PRO_3]: PRO_3, [FLASH_31]: FLASH_31 },
+      local: true,
+      timeoutMs: 10_000,
+    },
   ]);
 }
 
@@ -91,7 +99,10 @@ describe('gemini through the gateway (official openai client)', () => {
 
   it('maps a non-square size to the nearest ratio and reports the size Google delivered', async () => {
     const result = await gateway.client().images.generate({ model: PRO_3, prompt: 'a wide harbour', size: '1536x1024', output_format: 'jpeg' });
-    assert.deepEqual((fake.server.received[0]?.json as { generationConfig: Record<string, unknown> }).generationConfig['imageConfig'], { aspectRatio: '3:2', imageSize: '1K' });
+    assert.deepEqual((fake.server.received[0]?.json as { generationConfig: Record<string, unknown> }).generationConfig['imageConfig'], {
+      aspectRatio: '3:2',
+      imageSize: '1K',
+    });
     assert.equal(result.size, '1264x848');
     const image = await decode(b64(result.data?.[0]));
     assert.deepEqual([image.format, image.width, image.height], ['jpeg', 1264, 848], 'transcoded to the asked format, at the delivered size');
@@ -112,7 +123,10 @@ describe('gemini through the gateway (official openai client)', () => {
     const stream = await gateway.client().images.generate({ model: FLASH_25, prompt: 'a paper boat', stream: true });
     const events: Array<{ type: string; b64_json: string }> = [];
     for await (const event of stream) events.push(event);
-    assert.deepEqual(events.map((e) => e.type), ['image_generation.completed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['image_generation.completed'],
+    );
     assert.equal((await decode(Buffer.from(events[0]?.b64_json ?? '', 'base64'))).width, 1024);
   });
 
@@ -127,7 +141,12 @@ describe('gemini through the gateway (official openai client)', () => {
   it('a blocked prompt (promptFeedback.blockReason, no candidates) is a 400 too, and n=2 charges nothing', async () => {
     const before = await committedMicroUsd(gateway);
     fake.server.queue({ kind: 'moderation' });
-    await expectApiError(gateway.client().images.generate({ model: FLASH_25, prompt: 'something bad', n: 2 }), 400, 'content_policy_violation', /prompt was blocked/);
+    await expectApiError(
+      gateway.client().images.generate({ model: FLASH_25, prompt: 'something bad', n: 2 }),
+      400,
+      'content_policy_violation',
+      /prompt was blocked/,
+    );
     assert.equal(await committedMicroUsd(gateway), before);
   });
 
@@ -171,18 +190,28 @@ describe('gemini through the gateway (official openai client)', () => {
     await expectApiError(gateway.client().images.generate({ model: FLASH_25, prompt: 'a cat' }), 502, 'upstream_configuration_error');
   });
 
-  it('edits with a mask: every pixel outside it is the input\'s, the masked part is redrawn', async () => {
+  it("edits with a mask: every pixel outside it is the input's, the masked part is redrawn", async () => {
     const photo = await fakePng(640, 480, 21);
     const maskPixels = Buffer.alloc(640 * 480 * 4, 255);
     for (let y = 100; y < 300; y += 1) for (let x = 200; x < 440; x += 1) maskPixels[(y * 640 + x) * 4 + 3] = 0;
-    const mask = await sharp(maskPixels, { raw: { width: 640, height: 480, channels: 4 } }).png().toBuffer();
+    const mask = await sharp(maskPixels, { raw: { width: 640, height: 480, channels: 4 } })
+      .png()
+      .toBuffer();
     const { data, response } = await gateway
       .client()
-      .images.edit({ model: PRO_3, image: await toFile(photo, 'photo.png', { type: 'image/png' }), mask: await toFile(mask, 'mask.png', { type: 'image/png' }), prompt: 'a window in the wall' })
+      .images.edit({
+        model: PRO_3,
+        image: await toFile(photo, 'photo.png', { type: 'image/png' }),
+        mask: await toFile(mask, 'mask.png', { type: 'image/png' }),
+        prompt: 'a window in the wall',
+      })
       .withResponse();
     assert.equal(response.headers.get('x-imagegate-provider'), 'gemini');
     const parts = (fake.server.received[0]?.json as { contents: Array<{ parts: Array<Record<string, unknown>> }> }).contents[0]?.parts ?? [];
-    assert.deepEqual(parts.map((part) => Object.keys(part)[0]), ['inlineData', 'text']);
+    assert.deepEqual(
+      parts.map((part) => Object.keys(part)[0]),
+      ['inlineData', 'text'],
+    );
     const out = await sharp(b64(data.data?.[0])).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const input = await sharp(photo).removeAlpha().raw().toBuffer();
     assert.deepEqual([out.info.width, out.info.height], [640, 480]);

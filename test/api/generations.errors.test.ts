@@ -16,9 +16,30 @@ const CASES: readonly ErrorCase[] = [
   { name: 'missing prompt', body: { model: 'dall-e-3' }, status: 400, code: 'missing_required_parameter', param: 'prompt' },
   { name: 'prompt of the wrong type', body: { prompt: 42 }, status: 400, code: 'invalid_type', param: 'prompt', says: /expected string/ },
   { name: 'empty prompt', body: { prompt: '   ' }, status: 400, code: 'invalid_value', param: 'prompt' },
-  { name: 'prompt over dall-e-2 limit', body: { model: 'dall-e-2', prompt: 'a'.repeat(1001) }, status: 400, code: 'invalid_value', param: 'prompt', says: /at most 1000/ },
-  { name: 'prompt over dall-e-3 limit', body: { model: 'dall-e-3', prompt: 'a'.repeat(4001) }, status: 400, code: 'invalid_value', param: 'prompt', says: /4000/ },
-  { name: 'prompt over gpt-image limit', body: { model: 'gpt-image-1', prompt: 'a'.repeat(32001) }, status: 400, code: 'invalid_value', param: 'prompt', says: /32000/ },
+  {
+    name: 'prompt over dall-e-2 limit',
+    body: { model: 'dall-e-2', prompt: 'a'.repeat(1001) },
+    status: 400,
+    code: 'invalid_value',
+    param: 'prompt',
+    says: /at most 1000/,
+  },
+  {
+    name: 'prompt over dall-e-3 limit',
+    body: { model: 'dall-e-3', prompt: 'a'.repeat(4001) },
+    status: 400,
+    code: 'invalid_value',
+    param: 'prompt',
+    says: /4000/,
+  },
+  {
+    name: 'prompt over gpt-image limit',
+    body: { model: 'gpt-image-1', prompt: 'a'.repeat(32001) },
+    status: 400,
+    code: 'invalid_value',
+    param: 'prompt',
+    says: /32000/,
+  },
   { name: 'unknown model', body: { model: 'dall-e-9', prompt: 'x' }, status: 404, code: 'model_not_found', param: 'model', says: /dall-e-9/ },
   { name: 'model of the wrong type', body: { model: 3, prompt: 'x' }, status: 400, code: 'invalid_type', param: 'model' },
   { name: 'unknown field', body: { prompt: 'x', colour: 'red' }, status: 400, code: 'unknown_parameter', param: 'colour' },
@@ -38,32 +59,143 @@ const CASES: readonly ErrorCase[] = [
   },
   { name: 'dall-e-2 size auto', body: { model: 'dall-e-2', prompt: 'x', size: 'auto' }, status: 400, code: 'invalid_value', param: 'size' },
   { name: 'gpt-image-1 free size', body: { model: 'gpt-image-1', prompt: 'x', size: '1280x720' }, status: 400, code: 'invalid_value', param: 'size' },
-  { name: 'gpt-image-2 size not multiple of 16', body: { model: 'gpt-image-2', prompt: 'x', size: '1000x1000' }, status: 400, code: 'invalid_value', param: 'size', says: /multiples of 16/ },
-  { name: 'gpt-image-2 aspect beyond 3:1', body: { model: 'gpt-image-2', prompt: 'x', size: '3200x1024' }, status: 400, code: 'invalid_value', param: 'size', says: /aspect/ },
-  { name: 'gpt-image-2 edge beyond 3840', body: { model: 'gpt-image-2', prompt: 'x', size: '4096x2048' }, status: 400, code: 'invalid_value', param: 'size', says: /3840/ },
-  { name: 'gpt-image-2 too few pixels', body: { model: 'gpt-image-2', prompt: 'x', size: '512x512' }, status: 400, code: 'invalid_value', param: 'size', says: /pixels/ },
+  {
+    name: 'gpt-image-2 size not multiple of 16',
+    body: { model: 'gpt-image-2', prompt: 'x', size: '1000x1000' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'size',
+    says: /multiples of 16/,
+  },
+  {
+    name: 'gpt-image-2 aspect beyond 3:1',
+    body: { model: 'gpt-image-2', prompt: 'x', size: '3200x1024' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'size',
+    says: /aspect/,
+  },
+  {
+    name: 'gpt-image-2 edge beyond 3840',
+    body: { model: 'gpt-image-2', prompt: 'x', size: '4096x2048' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'size',
+    says: /3840/,
+  },
+  {
+    name: 'gpt-image-2 too few pixels',
+    body: { model: 'gpt-image-2', prompt: 'x', size: '512x512' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'size',
+    says: /pixels/,
+  },
   { name: 'gpt-image-2 garbled size', body: { model: 'gpt-image-2', prompt: 'x', size: 'big' }, status: 400, code: 'invalid_value', param: 'size' },
-  { name: 'qwen-image unknown size', body: { model: 'qwen-image', prompt: 'x', size: '512x512' }, status: 400, code: 'invalid_value', param: 'size', says: /1328x1328/ },
-  { name: 'hd on gpt-image', body: { model: 'gpt-image-1', prompt: 'x', quality: 'hd' }, status: 400, code: 'invalid_value', param: 'quality', says: /low, medium, high, auto/ },
+  {
+    name: 'qwen-image unknown size',
+    body: { model: 'qwen-image', prompt: 'x', size: '512x512' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'size',
+    says: /1328x1328/,
+  },
+  {
+    name: 'hd on gpt-image',
+    body: { model: 'gpt-image-1', prompt: 'x', quality: 'hd' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'quality',
+    says: /low, medium, high, auto/,
+  },
   { name: 'low on dall-e-3', body: { model: 'dall-e-3', prompt: 'x', quality: 'low' }, status: 400, code: 'invalid_value', param: 'quality' },
   { name: 'hd on dall-e-2', body: { model: 'dall-e-2', prompt: 'x', quality: 'hd' }, status: 400, code: 'invalid_value', param: 'quality' },
-  { name: 'style on dall-e-2', body: { model: 'dall-e-2', prompt: 'x', style: 'vivid' }, status: 400, code: 'unsupported_parameter', param: 'style', says: /dall-e-3/ },
+  {
+    name: 'style on dall-e-2',
+    body: { model: 'dall-e-2', prompt: 'x', style: 'vivid' },
+    status: 400,
+    code: 'unsupported_parameter',
+    param: 'style',
+    says: /dall-e-3/,
+  },
   { name: 'bad style on dall-e-3', body: { model: 'dall-e-3', prompt: 'x', style: 'cartoon' }, status: 400, code: 'invalid_value', param: 'style' },
-  { name: 'bad response_format', body: { model: 'dall-e-2', prompt: 'x', response_format: 'png' }, status: 400, code: 'invalid_value', param: 'response_format' },
-  { name: 'output_format on dall-e-3', body: { model: 'dall-e-3', prompt: 'x', output_format: 'png' }, status: 400, code: 'unsupported_parameter', param: 'output_format' },
+  {
+    name: 'bad response_format',
+    body: { model: 'dall-e-2', prompt: 'x', response_format: 'png' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'response_format',
+  },
+  {
+    name: 'output_format on dall-e-3',
+    body: { model: 'dall-e-3', prompt: 'x', output_format: 'png' },
+    status: 400,
+    code: 'unsupported_parameter',
+    param: 'output_format',
+  },
   { name: 'output_format gif', body: { model: 'gpt-image-1', prompt: 'x', output_format: 'gif' }, status: 400, code: 'invalid_value', param: 'output_format' },
-  { name: 'compression over 100', body: { model: 'gpt-image-1', prompt: 'x', output_format: 'jpeg', output_compression: 101 }, status: 400, code: 'invalid_value', param: 'output_compression' },
-  { name: 'compression below 0', body: { model: 'gpt-image-1', prompt: 'x', output_format: 'webp', output_compression: -1 }, status: 400, code: 'invalid_value', param: 'output_compression' },
-  { name: 'compression with png', body: { model: 'gpt-image-1', prompt: 'x', output_compression: 50 }, status: 400, code: 'invalid_value', param: 'output_compression', says: /jpeg and webp/ },
-  { name: 'compression on dall-e-2', body: { model: 'dall-e-2', prompt: 'x', output_compression: 50 }, status: 400, code: 'unsupported_parameter', param: 'output_compression' },
-  { name: 'transparent jpeg', body: { model: 'gpt-image-1', prompt: 'x', background: 'transparent', output_format: 'jpeg' }, status: 400, code: 'invalid_value', param: 'background', says: /png or webp/ },
-  { name: 'background on dall-e-3', body: { model: 'dall-e-3', prompt: 'x', background: 'opaque' }, status: 400, code: 'unsupported_parameter', param: 'background' },
+  {
+    name: 'compression over 100',
+    body: { model: 'gpt-image-1', prompt: 'x', output_format: 'jpeg', output_compression: 101 },
+    status: 400,
+    code: 'invalid_value',
+    param: 'output_compression',
+  },
+  {
+    name: 'compression below 0',
+    body: { model: 'gpt-image-1', prompt: 'x', output_format: 'webp', output_compression: -1 },
+    status: 400,
+    code: 'invalid_value',
+    param: 'output_compression',
+  },
+  {
+    name: 'compression with png',
+    body: { model: 'gpt-image-1', prompt: 'x', output_compression: 50 },
+    status: 400,
+    code: 'invalid_value',
+    param: 'output_compression',
+    says: /jpeg and webp/,
+  },
+  {
+    name: 'compression on dall-e-2',
+    body: { model: 'dall-e-2', prompt: 'x', output_compression: 50 },
+    status: 400,
+    code: 'unsupported_parameter',
+    param: 'output_compression',
+  },
+  {
+    name: 'transparent jpeg',
+    body: { model: 'gpt-image-1', prompt: 'x', background: 'transparent', output_format: 'jpeg' },
+    status: 400,
+    code: 'invalid_value',
+    param: 'background',
+    says: /png or webp/,
+  },
+  {
+    name: 'background on dall-e-3',
+    body: { model: 'dall-e-3', prompt: 'x', background: 'opaque' },
+    status: 400,
+    code: 'unsupported_parameter',
+    param: 'background',
+  },
   { name: 'bad background', body: { model: 'gpt-image-1', prompt: 'x', background: 'clear' }, status: 400, code: 'invalid_value', param: 'background' },
-  { name: 'moderation on dall-e-3', body: { model: 'dall-e-3', prompt: 'x', moderation: 'low' }, status: 400, code: 'unsupported_parameter', param: 'moderation' },
+  {
+    name: 'moderation on dall-e-3',
+    body: { model: 'dall-e-3', prompt: 'x', moderation: 'low' },
+    status: 400,
+    code: 'unsupported_parameter',
+    param: 'moderation',
+  },
   { name: 'bad moderation', body: { model: 'gpt-image-1', prompt: 'x', moderation: 'none' }, status: 400, code: 'invalid_value', param: 'moderation' },
   { name: 'stream on dall-e-3', body: { model: 'dall-e-3', prompt: 'x', stream: true }, status: 400, code: 'unsupported_parameter', param: 'stream' },
   { name: 'stream of the wrong type', body: { model: 'gpt-image-1', prompt: 'x', stream: 'yes' }, status: 400, code: 'invalid_type', param: 'stream' },
-  { name: 'partial_images without stream', body: { model: 'gpt-image-1', prompt: 'x', partial_images: 2 }, status: 400, code: 'unsupported_parameter', param: 'partial_images' },
+  {
+    name: 'partial_images without stream',
+    body: { model: 'gpt-image-1', prompt: 'x', partial_images: 2 },
+    status: 400,
+    code: 'unsupported_parameter',
+    param: 'partial_images',
+  },
   { name: 'user too long', body: { model: 'gpt-image-1', prompt: 'x', user: 'u'.repeat(300) }, status: 400, code: 'invalid_value', param: 'user' },
   { name: 'negative seed', body: { model: 'gpt-image-1', prompt: 'x', seed: -4 }, status: 400, code: 'invalid_value', param: 'seed' },
   { name: 'body is an array', body: [{ prompt: 'x' }], status: 400, code: 'invalid_type', param: null },
@@ -141,17 +273,14 @@ describe('POST /v1/images/generations refuses bad input with the OpenAI error en
   });
 
   it('the openai client surfaces the error fields', async () => {
-    await assert.rejects(
-      gateway.client().images.generate({ model: 'dall-e-3', prompt: 'x', size: '256x256' }),
-      (err: unknown) => {
-        const e = err as { status: number; code: string; param: string; type: string; message: string };
-        assert.equal(e.status, 400);
-        assert.equal(e.code, 'invalid_value');
-        assert.equal(e.param, 'size');
-        assert.equal(e.type, 'invalid_request_error');
-        assert.match(e.message, /dall-e-3 supports/);
-        return true;
-      },
-    );
+    await assert.rejects(gateway.client().images.generate({ model: 'dall-e-3', prompt: 'x', size: '256x256' }), (err: unknown) => {
+      const e = err as { status: number; code: string; param: string; type: string; message: string };
+      assert.equal(e.status, 400);
+      assert.equal(e.code, 'invalid_value');
+      assert.equal(e.param, 'size');
+      assert.equal(e.type, 'invalid_request_error');
+      assert.match(e.message, /dall-e-3 supports/);
+      return true;
+    });
   });
 });

@@ -39,10 +39,21 @@ describe('HTTP parser errors and request timeouts', () => {
       code: 'malformed_request',
     },
     { name: 'no Host on HTTP/1.1', bytes: 'GET /healthz HTTP/1.1\r\n\r\n', status: 400, code: 'malformed_request', param: 'Host' },
-    { name: 'headers over 16 KB', bytes: `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'request_header_fields_too_large' },
+    {
+      name: 'headers over 16 KB',
+      bytes: `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      status: 431,
+      code: 'request_header_fields_too_large',
+    },
     { name: 'garbage request line', bytes: 'HELLO THERE\r\n\r\n', status: 400, code: 'malformed_request' },
     { name: 'NUL in a header', bytes: 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', status: 400, code: 'malformed_request' },
-    { name: 'an Expect other than 100-continue', bytes: 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n', status: 417, code: 'expectation_failed', param: 'Expect' },
+    {
+      name: 'an Expect other than 100-continue',
+      bytes: 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n',
+      status: 417,
+      code: 'expectation_failed',
+      param: 'Expect',
+    },
     { name: 'headers that never finish', bytes: 'GET /healthz HTTP/1.1\r\nHost: x\r\n', status: 408, code: 'request_timeout' },
   ];
 

@@ -5,15 +5,18 @@ import type { ImagesResponse } from '../../src/images/images-response.ts';
 
 describe('imagesResponseBody', () => {
   const cases: Array<[string, ImagesResponse]> = [
-    ['b64 with usage', {
-      created: 1,
-      data: [{ b64_json: 'QUJD' }, { b64_json: 'REVG', revised_prompt: 'a "quoted" ünïcode prompt\n' }],
-      background: 'opaque',
-      output_format: 'png',
-      quality: 'low',
-      size: '1024x1024',
-      usage: { input_tokens: 1, input_tokens_details: { text_tokens: 1, image_tokens: 0 }, output_tokens: 2, total_tokens: 3 },
-    }],
+    [
+      'b64 with usage',
+      {
+        created: 1,
+        data: [{ b64_json: 'QUJD' }, { b64_json: 'REVG', revised_prompt: 'a "quoted" ünïcode prompt\n' }],
+        background: 'opaque',
+        output_format: 'png',
+        quality: 'low',
+        size: '1024x1024',
+        usage: { input_tokens: 1, input_tokens_details: { text_tokens: 1, image_tokens: 0 }, output_tokens: 2, total_tokens: 3 },
+      },
+    ],
     ['urls with revised prompts', { created: 2, data: [{ url: 'http://x/files/a?b=c&d=e', revised_prompt: 'p' }] }],
     ['no images', { created: 3, data: [] }],
   ];

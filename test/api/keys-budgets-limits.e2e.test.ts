@@ -30,14 +30,23 @@ describe('admin API, budgets, limits, idempotency and history', () => {
     });
 
   it('creates a key with settings (plaintext once), shows, updates, lists and revokes it', async () => {
-    const created = await adminCall('POST', '/keys', { name: 'alice', budget_usd: 5, images_per_minute: 10, allowed_models: ['dall-e-2'], metadata: { owner: 'alice' } });
+    const created = await adminCall('POST', '/keys', {
+      name: 'alice',
+      budget_usd: 5,
+      images_per_minute: 10,
+      allowed_models: ['dall-e-2'],
+      metadata: { owner: 'alice' },
+    });
     assert.equal(created.status, 201);
     const key = (await created.json()) as { id: string; key: string; budget_usd: number; images_per_minute: number; metadata: object };
     assert.match(key.key, /^sk-ig-/);
     assert.deepEqual([key.budget_usd, key.images_per_minute, key.metadata], [5, 10, { owner: 'alice' }]);
     const shown = (await (await adminCall('GET', `/keys/${key.id}`)).json()) as Record<string, unknown>;
     assert.equal(shown['key'], undefined, 'the plaintext is shown only at creation');
-    const updated = (await (await adminCall('PATCH', `/keys/${key.id}`, { images_per_minute: null, requests_per_minute: 100 })).json()) as Record<string, unknown>;
+    const updated = (await (await adminCall('PATCH', `/keys/${key.id}`, { images_per_minute: null, requests_per_minute: 100 })).json()) as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual([updated['images_per_minute'], updated['requests_per_minute']], [null, 100]);
     const list = (await (await adminCall('GET', '/keys')).json()) as { data: Array<{ id: string }> };
     assert.ok(list.data.some((k) => k.id === key.id));
@@ -79,7 +88,10 @@ describe('admin API, budgets, limits, idempotency and history', () => {
       totals: { spend_usd: number };
       budget_usd: number;
     };
-    assert.deepEqual(usage.data.map((r) => [r.model, r.requests, r.images, r.spend_usd]), [['dall-e-2', 1, 2, 0.032]]);
+    assert.deepEqual(
+      usage.data.map((r) => [r.model, r.requests, r.images, r.spend_usd]),
+      [['dall-e-2', 1, 2, 0.032]],
+    );
     assert.equal(usage.budget_usd, 0.1);
     const all = (await (await adminCall('GET', '/usage')).json()) as { totals: { images: number } };
     assert.ok(all.totals.images >= 2);
@@ -140,7 +152,11 @@ describe('admin API, budgets, limits, idempotency and history', () => {
     await generate(mine.plaintext, { ...SMALL, n: 3 });
     await generate(theirs.plaintext, SMALL);
     const get = (key: string, path: string) => fetch(`${gateway.baseUrl}/v1/images${path}`, { headers: { authorization: `Bearer ${key}` } });
-    const page1 = (await (await get(mine.plaintext, '?limit=2')).json()) as { data: Array<{ id: string; url: string; size: string }>; has_more: boolean; last_id: string };
+    const page1 = (await (await get(mine.plaintext, '?limit=2')).json()) as {
+      data: Array<{ id: string; url: string; size: string }>;
+      has_more: boolean;
+      last_id: string;
+    };
     assert.equal(page1.data.length, 2);
     assert.equal(page1.has_more, true);
     const page2 = (await (await get(mine.plaintext, `?limit=2&after=${page1.last_id}`)).json()) as { data: Array<{ id: string }>; has_more: boolean };

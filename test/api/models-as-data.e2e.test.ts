@@ -68,7 +68,10 @@ describe('operator-defined models and aliases', () => {
   });
 
   it('maps an OpenAI size to the nearest aspect ratio, and says what was delivered', async () => {
-    const { data, response } = await gateway.client().images.generate({ model: 'banana', prompt: 'a wide beach', size: '1792x1024', quality: 'low' }).withResponse();
+    const { data, response } = await gateway
+      .client()
+      .images.generate({ model: 'banana', prompt: 'a wide beach', size: '1792x1024', quality: 'low' })
+      .withResponse();
     const decoded = await decode(Buffer.from(data.data?.[0]?.b64_json ?? '', 'base64'));
     // 16:9 at the 1K tier: 1024² pixels at 16:9, edges multiples of 16.
     assert.deepEqual([decoded.width, decoded.height], [1360, 768]);
@@ -159,7 +162,10 @@ describe('unsupported parameters: error (default) or drop', () => {
   });
 
   it('drops them in drop mode, lists them in x-imagegate-dropped-params, and still refuses values out of range', async () => {
-    const { data, response } = await lenient.client().images.generate(langchain as never).withResponse();
+    const { data, response } = await lenient
+      .client()
+      .images.generate(langchain as never)
+      .withResponse();
     assert.equal(data.data?.length, 1);
     assert.deepEqual(response.headers.get('x-imagegate-dropped-params')?.split(', ').sort(), ['quality', 'style']);
     assert.equal(data.quality, 'medium', 'the dropped quality resolves as if not given');
@@ -167,9 +173,12 @@ describe('unsupported parameters: error (default) or drop', () => {
       assert.deepEqual([err.status, err.param], [400, 'n']);
       return true;
     });
-    await assert.rejects(lenient.client().images.generate({ model: 'gpt-image-1', prompt: 'x', quality: 'ultra' as never }), (err: { status: number; param: string }) => {
-      assert.deepEqual([err.status, err.param], [400, 'quality']);
-      return true;
-    });
+    await assert.rejects(
+      lenient.client().images.generate({ model: 'gpt-image-1', prompt: 'x', quality: 'ultra' as never }),
+      (err: { status: number; param: string }) => {
+        assert.deepEqual([err.status, err.param], [400, 'quality']);
+        return true;
+      },
+    );
   });
 });

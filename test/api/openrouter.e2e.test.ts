@@ -68,7 +68,10 @@ describe('openrouter through the gateway', () => {
   });
 
   it('reports the size Gemini delivered for a non-square request', async () => {
-    const { data, response } = await gateway.client().images.generate({ model: 'gemini-2.5-flash-image', prompt: 'a wide bay', size: '1792x1024' }).withResponse();
+    const { data, response } = await gateway
+      .client()
+      .images.generate({ model: 'gemini-2.5-flash-image', prompt: 'a wide bay', size: '1792x1024' })
+      .withResponse();
     assert.deepEqual(fake.bodies()[0]?.['image_config'], { aspect_ratio: '16:9' });
     assert.equal(data.size, '1344x768');
     assert.equal(response.headers.get('x-imagegate-delivered-size'), '1344x768');
@@ -84,7 +87,10 @@ describe('openrouter through the gateway', () => {
   it('finish_reason content_filter in an HTTP 200 is a 400 content_policy_violation, not retried, not charged', async () => {
     fake.queueAnswers('content_filter');
     const before = await committedMicroUsd();
-    await assert.rejects(gateway.client().images.generate({ model: 'gemini-2.5-flash-image', prompt: 'something forbidden' }), refusedWith(400, 'content_policy_violation'));
+    await assert.rejects(
+      gateway.client().images.generate({ model: 'gemini-2.5-flash-image', prompt: 'something forbidden' }),
+      refusedWith(400, 'content_policy_violation'),
+    );
     assert.equal(fake.server.count('/chat/completions'), 1);
     assert.equal(await committedMicroUsd(), before);
   });
@@ -92,14 +98,20 @@ describe('openrouter through the gateway', () => {
   it('the 403 moderation error is a 400 content_policy_violation, not charged', async () => {
     fake.server.queue({ kind: 'moderation' });
     const before = await committedMicroUsd();
-    await assert.rejects(gateway.client().images.generate({ model: 'gemini-2.5-flash-image', prompt: 'something violent' }), refusedWith(400, 'content_policy_violation'));
+    await assert.rejects(
+      gateway.client().images.generate({ model: 'gemini-2.5-flash-image', prompt: 'something violent' }),
+      refusedWith(400, 'content_policy_violation'),
+    );
     assert.equal(fake.server.count('/chat/completions'), 1);
     assert.equal(await committedMicroUsd(), before);
   });
 
   it('402 (the operator is out of credits) is a 502 configuration error', async () => {
     fake.server.queue({ kind: 'status', status: 402, body: { error: { code: 402, message: 'Insufficient credits' } } });
-    await assert.rejects(gateway.client().images.generate({ model: 'gemini-2.5-flash-image', prompt: 'a cat' }), refusedWith(502, 'upstream_configuration_error'));
+    await assert.rejects(
+      gateway.client().images.generate({ model: 'gemini-2.5-flash-image', prompt: 'a cat' }),
+      refusedWith(502, 'upstream_configuration_error'),
+    );
   });
 
   it('a 429 whose Retry-After outlasts the retry cap reaches the client as 429 with that hint', async () => {

@@ -16,8 +16,18 @@ describe('x-should-retry on refusals', () => {
   let gateway: TestGateway;
   before(async () => {
     upstream = await startOpenAIFake();
-    const channels = [{ id: 'up', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'gpt-image-1': 'gpt-image-1' }, local: true, timeoutMs: 3000 }];
-    gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels)});
+    const channels = [
+      {
+        id: 'up',
+        provider: 'openai',
+        baseUrl: `${upstream.url}/v1`,
+        apiKey: 'sk-upstream-test',
+        models: { 'gpt-image-1': 'gpt-image-1' },
+        local: true,
+        timeoutMs: 3000,
+      },
+    ];
+    gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) });
   });
   after(async () => {
     await gateway.close();

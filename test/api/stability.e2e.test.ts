@@ -73,7 +73,9 @@ describe('stability end to end', () => {
 
   it('fans n=3 out into three calls and answers three signed urls, transcoding to webp where /sd3 cannot', async () => {
     const before = await committed(gateway);
-    const result = await gateway.client().images.generate({ model: 'sd3.5-large', prompt: 'a fox in snow', n: 3, response_format: 'url', output_format: 'webp' } as never);
+    const result = await gateway
+      .client()
+      .images.generate({ model: 'sd3.5-large', prompt: 'a fox in snow', n: 3, response_format: 'url', output_format: 'webp' } as never);
     assert.equal(fake.forms.length, 3);
     assert.ok(fake.forms.every((form) => form.path === '/v2beta/stable-image/generate/sd3' && form.fields.get('model') === 'sd3.5-large'));
     assert.ok(fake.forms.every((form) => form.fields.get('output_format') === 'png'));
@@ -95,7 +97,7 @@ describe('stability end to end', () => {
     assert.equal((await decode(Buffer.from(data.data?.[0]?.b64_json ?? '', 'base64'))).width, 1280);
   });
 
-  it('passes a 429 on with Stability\'s 60-second lockout as Retry-After, charging nothing', async () => {
+  it("passes a 429 on with Stability's 60-second lockout as Retry-After, charging nothing", async () => {
     fake.server.queue({ kind: 'rate_limit' });
     const before = await committed(gateway);
     const response = await fetch(`${gateway.baseUrl}/v1/images/generations`, {
@@ -112,7 +114,12 @@ describe('stability end to end', () => {
   it('answers a 403 content_moderation with 400 content_policy_violation: one call, no charge', async () => {
     fake.server.queue({ kind: 'moderation' });
     const before = await committed(gateway);
-    await expectApiError(gateway.client().images.generate({ model: 'stable-image-ultra', prompt: 'a fox' }), 400, 'content_policy_violation', /content moderation/);
+    await expectApiError(
+      gateway.client().images.generate({ model: 'stable-image-ultra', prompt: 'a fox' }),
+      400,
+      'content_policy_violation',
+      /content moderation/,
+    );
     assert.equal(fake.server.received.length, 1);
     assert.equal(await committed(gateway), before);
   });
@@ -143,7 +150,10 @@ describe('stability end to end', () => {
     const stream = await gateway.client().images.generate({ model: 'stable-image-ultra', prompt: 'a fox', n: 2, stream: true } as never);
     const events: Array<{ type: string; b64_json: string }> = [];
     for await (const event of stream as unknown as AsyncIterable<{ type: string; b64_json: string }>) events.push(event);
-    assert.deepEqual(events.map((e) => e.type), ['image_generation.completed', 'image_generation.completed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['image_generation.completed', 'image_generation.completed'],
+    );
     for (const event of events) assert.equal((await decode(Buffer.from(event.b64_json, 'base64'))).width, 1024);
   });
 
@@ -151,7 +161,9 @@ describe('stability end to end', () => {
     const photo = await fakePng(384, 256);
     const maskData = Buffer.alloc(384 * 256 * 4, 255);
     for (let y = 0; y < 256; y += 1) for (let x = 0; x < 128; x += 1) maskData[(y * 384 + x) * 4 + 3] = 0;
-    const mask = await sharp(maskData, { raw: { width: 384, height: 256, channels: 4 } }).png().toBuffer();
+    const mask = await sharp(maskData, { raw: { width: 384, height: 256, channels: 4 } })
+      .png()
+      .toBuffer();
     const before = await committed(gateway);
     const result = await gateway.client().images.edit({
       model: 'stable-image-ultra',
@@ -174,9 +186,19 @@ describe('stability end to end', () => {
 
   it('refuses an edit with nothing transparent to repaint, and edits on SD 3.5 rows, before any call', async () => {
     const photo = await toFile(await fakePng(256, 256), 'photo.png', { type: 'image/png' });
-    await expectApiError(gateway.client().images.edit({ model: 'stable-image-core', prompt: 'a red door', image: photo } as never), 400, 'invalid_value', /mask/);
+    await expectApiError(
+      gateway.client().images.edit({ model: 'stable-image-core', prompt: 'a red door', image: photo } as never),
+      400,
+      'invalid_value',
+      /mask/,
+    );
     const again = await toFile(await fakePng(256, 256), 'photo.png', { type: 'image/png' });
-    await expectApiError(gateway.client().images.edit({ model: 'sd3.5-large', prompt: 'a red door', image: again } as never), 400, 'invalid_value', /does not edit images/);
+    await expectApiError(
+      gateway.client().images.edit({ model: 'sd3.5-large', prompt: 'a red door', image: again } as never),
+      400,
+      'invalid_value',
+      /does not edit images/,
+    );
     assert.equal(fake.server.received.length, 0);
   });
 

@@ -22,7 +22,15 @@ describe('streaming (stream: true) with the openai client', () => {
   before(async () => {
     upstream = await startOpenAIFake();
     const channels = [
-      { id: 'up', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'gpt-image-1.5': 'gpt-image-1.5' }, local: true, options: { streamIdleTimeoutMs: '300' } },
+      {
+        id: 'up',
+        provider: 'openai',
+        baseUrl: `${upstream.url}/v1`,
+        apiKey: 'sk-upstream-test',
+        models: { 'gpt-image-1.5': 'gpt-image-1.5' },
+        local: true,
+        options: { streamIdleTimeoutMs: '300' },
+      },
     ];
     gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) });
   });
@@ -41,11 +49,14 @@ describe('streaming (stream: true) with the openai client', () => {
   it('relays an upstream stream event by event: partial images, then the completed image with usage', async () => {
     upstream.reset();
     const events = await collect({ model: 'gpt-image-1.5', partial_images: 2, output_format: 'webp', quality: 'low' });
-    assert.deepEqual(events.map((e) => [e.type, e.partial_image_index]), [
-      ['image_generation.partial_image', 0],
-      ['image_generation.partial_image', 1],
-      ['image_generation.completed', undefined],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.partial_image_index]),
+      [
+        ['image_generation.partial_image', 0],
+        ['image_generation.partial_image', 1],
+        ['image_generation.completed', undefined],
+      ],
+    );
     const final = events[2];
     assert.ok(final !== undefined);
     assert.equal((await decode(Buffer.from(final.b64_json, 'base64'))).format, 'webp');
@@ -74,10 +85,20 @@ describe('streaming from the local renderer', () => {
   });
 
   it('sends real progressive partials, coarse to fine, then the full image', async () => {
-    const stream = await gateway.client().images.generate({ model: 'gpt-image-1', prompt: 'mountains above a lake at sunset', stream: true, partial_images: 3, size: '1024x1024', quality: 'medium' });
+    const stream = await gateway.client().images.generate({
+      model: 'gpt-image-1',
+      prompt: 'mountains above a lake at sunset',
+      stream: true,
+      partial_images: 3,
+      size: '1024x1024',
+      quality: 'medium',
+    });
     const events: StreamEvent[] = [];
     for await (const event of stream as unknown as AsyncIterable<StreamEvent>) events.push(event);
-    assert.deepEqual(events.map((e) => e.type), ['image_generation.partial_image', 'image_generation.partial_image', 'image_generation.partial_image', 'image_generation.completed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['image_generation.partial_image', 'image_generation.partial_image', 'image_generation.partial_image', 'image_generation.completed'],
+    );
     const sizes = events.map((e) => Buffer.from(e.b64_json, 'base64').length);
     // Coarser previews compress better: each partial holds more detail than the one before.
     assert.ok((sizes[0] ?? 0) < (sizes[1] ?? 0) && (sizes[1] ?? 0) < (sizes[2] ?? 0) && (sizes[2] ?? 0) < (sizes[3] ?? 0), sizes.join(' < '));
@@ -101,7 +122,10 @@ describe('streaming from the local renderer', () => {
     });
     const events: StreamEvent[] = [];
     for await (const event of stream as unknown as AsyncIterable<StreamEvent>) events.push(event);
-    assert.deepEqual(events.map((e) => e.type), ['image_edit.partial_image', 'image_edit.partial_image', 'image_edit.completed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['image_edit.partial_image', 'image_edit.partial_image', 'image_edit.completed'],
+    );
     const final = await decode(Buffer.from(events[2]?.b64_json ?? '', 'base64'));
     assert.deepEqual([final.format, final.width, final.height], ['png', 1024, 1024]);
   });

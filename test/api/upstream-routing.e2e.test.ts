@@ -14,8 +14,26 @@ describe('routing to upstream channels', () => {
     primary = await startOpenAIFake();
     backup = await startOpenAIFake({ apiKey: 'sk-backup' });
     const channels = [
-      { id: 'primary', provider: 'openai', baseUrl: `${primary.url}/v1`, apiKey: 'sk-upstream-test', models: { 'gpt-image-1': 'gpt-image-1', 'dall-e-3': 'dall-e-3' }, priority: 10, local: true, timeoutMs: 3000 },
-      { id: 'backup', provider: 'openai', baseUrl: `${backup.url}/v1`, apiKey: 'sk-backup', models: { 'gpt-image-1': 'gpt-image-1' }, priority: 1, local: true, timeoutMs: 3000 },
+      {
+        id: 'primary',
+        provider: 'openai',
+        baseUrl: `${primary.url}/v1`,
+        apiKey: 'sk-upstream-test',
+        models: { 'gpt-image-1': 'gpt-image-1', 'dall-e-3': 'dall-e-3' },
+        priority: 10,
+        local: true,
+        timeoutMs: 3000,
+      },
+      {
+        id: 'backup',
+        provider: 'openai',
+        baseUrl: `${backup.url}/v1`,
+        apiKey: 'sk-backup',
+        models: { 'gpt-image-1': 'gpt-image-1' },
+        priority: 1,
+        local: true,
+        timeoutMs: 3000,
+      },
     ];
     gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) });
   });

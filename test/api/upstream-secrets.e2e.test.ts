@@ -18,18 +18,24 @@ describe('channel secrets echoed by an upstream', () => {
   let log = '';
   before(async () => {
     upstream = await startOpenAIFake({ apiKey: channelKey });
-    const channels = [{ id: 'echoing', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: channelKey, models: { 'gpt-image-1': 'gpt-image-1' }, local: true, timeoutMs: 3000 }];
+    const channels = [
+      {
+        id: 'echoing',
+        provider: 'openai',
+        baseUrl: `${upstream.url}/v1`,
+        apiKey: channelKey,
+        models: { 'gpt-image-1': 'gpt-image-1' },
+        local: true,
+        timeoutMs: 3000,
+      },
+    ];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         log += chunk.toString();
         done();
       },
     });
-    gateway = await startGateway(
-      { IMAGEGATE_CHANNELS: JSON.stringify(channels), IMAGEGATE_LOG_LEVEL: 'debug' },
-      'embedded',
-      { logDestination: sink },
-    );
+    gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels), IMAGEGATE_LOG_LEVEL: 'debug' }, 'embedded', { logDestination: sink });
   });
   after(async () => {
     await gateway.close();

@@ -31,7 +31,9 @@ describe('upstream usage outside sane bounds', () => {
   let log = '';
   before(async () => {
     upstream = await startOpenAIFake();
-    const channels = [{ id: 'liar', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'gpt-image-1': 'gpt-image-1' }, local: true }];
+    const channels = [
+      { id: 'liar', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'gpt-image-1': 'gpt-image-1' }, local: true },
+    ];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         log += chunk.toString();
@@ -54,11 +56,17 @@ describe('upstream usage outside sane bounds', () => {
     const { row, plaintext } = await gateway.deps.keys.create({ budgetMicroUsd: 1_000_000 });
     await run(plaintext);
     const entries = await gateway.deps.ledger.entries(row.id);
-    return { committedMicroUsd: (await gateway.deps.keys.get(row.id))?.committed_micro_usd ?? -1, charges: entries.filter((e) => e.kind === 'charge').map((e) => e.amount_micro_usd) };
+    return {
+      committedMicroUsd: (await gateway.deps.keys.get(row.id))?.committed_micro_usd ?? -1,
+      charges: entries.filter((e) => e.kind === 'charge').map((e) => e.amount_micro_usd),
+    };
   }
 
   function anomalies(kind: string): number {
-    return gateway.deps.anomalies.counts().filter((c) => c.kind === kind && c.model === 'gpt-image-1' && c.channel === 'liar').reduce((sum, c) => sum + c.count, 0);
+    return gateway.deps.anomalies
+      .counts()
+      .filter((c) => c.kind === kind && c.model === 'gpt-image-1' && c.channel === 'liar')
+      .reduce((sum, c) => sum + c.count, 0);
   }
 
   function logged(kind: string): Array<Record<string, unknown>> {
@@ -72,7 +80,15 @@ describe('upstream usage outside sane bounds', () => {
 
   it('negative token counts (the -$45,000 report) are charged the estimate, counted and logged', async () => {
     const before = anomalies('usage_not_a_count');
-    upstream.queue({ kind: 'usage', usage: { input_tokens: -1_125_000_000, input_tokens_details: { text_tokens: -1_125_000_000, image_tokens: 0 }, output_tokens: -1_000_000_000, total_tokens: -2_125_000_000 } });
+    upstream.queue({
+      kind: 'usage',
+      usage: {
+        input_tokens: -1_125_000_000,
+        input_tokens_details: { text_tokens: -1_125_000_000, image_tokens: 0 },
+        output_tokens: -1_000_000_000,
+        total_tokens: -2_125_000_000,
+      },
+    });
     let body: { usage?: ImageUsage } = {};
     let costHeader = '';
     const charged = await chargedFor(async (apiKey) => {
@@ -82,7 +98,7 @@ describe('upstream usage outside sane bounds', () => {
     });
     assert.deepEqual(charged, { committedMicroUsd: ESTIMATE_MICRO_USD, charges: [ESTIMATE_MICRO_USD] });
     assert.equal(Number(costHeader), ESTIMATE_MICRO_USD / 1_000_000);
-    assert.equal(body.usage?.output_tokens, 272, "the response reports the usage that was charged");
+    assert.equal(body.usage?.output_tokens, 272, 'the response reports the usage that was charged');
     assert.ok(anomalies('usage_not_a_count') > before);
     const line = logged('usage_not_a_count')[0];
     assert.ok(line !== undefined, log);
@@ -91,13 +107,19 @@ describe('upstream usage outside sane bounds', () => {
 
   it('a billion output tokens against a $1 budget (the $40,000 report) are charged the estimate', async () => {
     const before = anomalies('usage_output_tokens');
-    upstream.queue({ kind: 'usage', usage: { input_tokens: 3, input_tokens_details: { text_tokens: 3, image_tokens: 0 }, output_tokens: 1_000_000_000, total_tokens: 1_000_000_003 } });
+    upstream.queue({
+      kind: 'usage',
+      usage: { input_tokens: 3, input_tokens_details: { text_tokens: 3, image_tokens: 0 }, output_tokens: 1_000_000_000, total_tokens: 1_000_000_003 },
+    });
     const charged = await chargedFor(async (apiKey) => {
       await gateway.client({ apiKey }).images.generate({ model: 'gpt-image-1', prompt: PROMPT, quality: 'low' });
     });
     assert.deepEqual(charged, { committedMicroUsd: ESTIMATE_MICRO_USD, charges: [ESTIMATE_MICRO_USD] });
     assert.equal(anomalies('usage_output_tokens'), before + 1);
-    assert.deepEqual(logged('usage_output_tokens').map((l) => [l['reported'], l['bound']]), [[1_000_000_000, 2 * 272]]);
+    assert.deepEqual(
+      logged('usage_output_tokens').map((l) => [l['reported'], l['bound']]),
+      [[1_000_000_000, 2 * 272]],
+    );
   });
 
   it('a sane report is charged as reported, with no anomaly', async () => {
@@ -107,15 +129,23 @@ describe('upstream usage outside sane bounds', () => {
       await gateway.client({ apiKey }).images.generate({ model: 'gpt-image-1', prompt: PROMPT, quality: 'low' });
     });
     assert.deepEqual(charged.charges, [11 * 5 + 100 * 40]);
-    assert.equal(gateway.deps.anomalies.counts().reduce((sum, c) => sum + c.count, 0), counted);
+    assert.equal(
+      gateway.deps.anomalies.counts().reduce((sum, c) => sum + c.count, 0),
+      counted,
+    );
   });
 
   it('streamed: huge usage in the completed event is charged the estimate, and the event reports it', async () => {
     const before = anomalies('usage_output_tokens');
-    upstream.queue({ kind: 'usage', usage: { input_tokens: 3, input_tokens_details: { text_tokens: 3, image_tokens: 0 }, output_tokens: 9_000_000_000, total_tokens: 9_000_000_003 } });
+    upstream.queue({
+      kind: 'usage',
+      usage: { input_tokens: 3, input_tokens_details: { text_tokens: 3, image_tokens: 0 }, output_tokens: 9_000_000_000, total_tokens: 9_000_000_003 },
+    });
     const completed: Array<{ type: string; usage?: ImageUsage }> = [];
     const charged = await chargedFor(async (apiKey) => {
-      const stream = await gateway.client({ apiKey }).images.generate({ model: 'gpt-image-1', prompt: PROMPT, quality: 'low', stream: true, partial_images: 1 });
+      const stream = await gateway
+        .client({ apiKey })
+        .images.generate({ model: 'gpt-image-1', prompt: PROMPT, quality: 'low', stream: true, partial_images: 1 });
       for await (const event of stream) if (event.type === 'image_generation.completed') completed.push(event);
     });
     assert.deepEqual(charged, { committedMicroUsd: ESTIMATE_MICRO_USD, charges: [ESTIMATE_MICRO_USD] });
@@ -164,9 +194,18 @@ describe('upstream usage outside sane bounds', () => {
     const request = requestFor({ model: 'gpt-image-1', prompt: PROMPT, quality: 'low', n: 3 });
 
     it('absurd usage summed over the parts is replaced by the estimate for all the images', async () => {
-      const { router, calls } = fanOutRouter({ input_tokens: 3, input_tokens_details: { text_tokens: 3, image_tokens: 0 }, output_tokens: 500_000_000, total_tokens: 500_000_003 });
+      const { router, calls } = fanOutRouter({
+        input_tokens: 3,
+        input_tokens_details: { text_tokens: 3, image_tokens: 0 },
+        output_tokens: 500_000_000,
+        total_tokens: 500_000_003,
+      });
       const { row } = await gateway.deps.keys.create({ budgetMicroUsd: 1_000_000 });
-      const outcome = await runImages({ ...gateway.deps.images, router }, request, { apiKey: toApiKey(row), requestId: 'req_fan_1', signal: new AbortController().signal });
+      const outcome = await runImages({ ...gateway.deps.images, router }, request, {
+        apiKey: toApiKey(row),
+        requestId: 'req_fan_1',
+        signal: new AbortController().signal,
+      });
       assert.equal(calls(), 3);
       const estimate = computeUsage(request.model, 'low', request.size, 3, PROMPT);
       assert.deepEqual(outcome.usage, estimate);
@@ -177,28 +216,53 @@ describe('upstream usage outside sane bounds', () => {
     it('usage that is sane per call but sums above the hold is charged the hold, never more', async () => {
       // Each call bills the whole prompt, at the most text the guard accepts for one call.
       const maxText = Buffer.byteLength(PROMPT) + 16;
-      const { router } = fanOutRouter({ input_tokens: maxText, input_tokens_details: { text_tokens: maxText, image_tokens: 0 }, output_tokens: 272, total_tokens: maxText + 272 });
-      const before = gateway.deps.anomalies.counts().filter((c) => c.kind === 'charge_above_hold').reduce((sum, c) => sum + c.count, 0);
+      const { router } = fanOutRouter({
+        input_tokens: maxText,
+        input_tokens_details: { text_tokens: maxText, image_tokens: 0 },
+        output_tokens: 272,
+        total_tokens: maxText + 272,
+      });
+      const before = gateway.deps.anomalies
+        .counts()
+        .filter((c) => c.kind === 'charge_above_hold')
+        .reduce((sum, c) => sum + c.count, 0);
       const { row } = await gateway.deps.keys.create({ budgetMicroUsd: 1_000_000 });
-      const outcome = await runImages({ ...gateway.deps.images, router }, request, { apiKey: toApiKey(row), requestId: 'req_fan_2', signal: new AbortController().signal });
+      const outcome = await runImages({ ...gateway.deps.images, router }, request, {
+        apiKey: toApiKey(row),
+        requestId: 'req_fan_2',
+        signal: new AbortController().signal,
+      });
       const holdMicroUsd = maxCostMicroUsd(request);
       assert.ok(outcome.costMicroUsd > holdMicroUsd, 'the parts together cost more than was held');
       const charges = (await gateway.deps.ledger.entries(row.id)).filter((e) => e.kind === 'charge').map((e) => e.amount_micro_usd);
       assert.deepEqual(charges, [holdMicroUsd]);
       assert.equal((await gateway.deps.keys.get(row.id))?.committed_micro_usd, holdMicroUsd);
-      const after = gateway.deps.anomalies.counts().filter((c) => c.kind === 'charge_above_hold').reduce((sum, c) => sum + c.count, 0);
+      const after = gateway.deps.anomalies
+        .counts()
+        .filter((c) => c.kind === 'charge_above_hold')
+        .reduce((sum, c) => sum + c.count, 0);
       assert.equal(after, before + 1);
     });
 
     it('streamed: parts that sum above the hold are charged the hold, for the images delivered', async () => {
       const maxText = Buffer.byteLength(PROMPT) + 16;
-      const { router } = fanOutRouter({ input_tokens: maxText, input_tokens_details: { text_tokens: maxText, image_tokens: 0 }, output_tokens: 272, total_tokens: maxText + 272 });
+      const { router } = fanOutRouter({
+        input_tokens: maxText,
+        input_tokens_details: { text_tokens: maxText, image_tokens: 0 },
+        output_tokens: 272,
+        total_tokens: maxText + 272,
+      });
       const streamed = requestFor({ model: 'gpt-image-1', prompt: PROMPT, quality: 'low', n: 3, stream: true });
       const { row } = await gateway.deps.keys.create({ budgetMicroUsd: 1_000_000 });
-      await streamImages({ ...gateway.deps.images, router }, streamed, { apiKey: toApiKey(row), requestId: 'req_stream_clamp', signal: new AbortController().signal }, () => ({
-        partial: () => undefined,
-        completed: async () => true,
-      }));
+      await streamImages(
+        { ...gateway.deps.images, router },
+        streamed,
+        { apiKey: toApiKey(row), requestId: 'req_stream_clamp', signal: new AbortController().signal },
+        () => ({
+          partial: () => undefined,
+          completed: async () => true,
+        }),
+      );
       const holdMicroUsd = maxCostMicroUsd(streamed);
       const charges = (await gateway.deps.ledger.entries(row.id)).filter((e) => e.kind === 'charge').map((e) => [e.amount_micro_usd, e.image_count]);
       assert.deepEqual(charges, [[holdMicroUsd, 3]]);

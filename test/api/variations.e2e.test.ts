@@ -84,7 +84,10 @@ describe('POST /v1/images/variations on the local renderer', () => {
   it('n=3 variations from fs.createReadStream: the asked size, distinct, each visibly related to the input', async () => {
     const file = path.join(dir, 'input.png');
     writeFileSync(file, input);
-    const { data: result, response } = await gateway.client().images.createVariation({ image: createReadStream(file), n: 3, size: '256x256', response_format: 'b64_json' }).withResponse();
+    const { data: result, response } = await gateway
+      .client()
+      .images.createVariation({ image: createReadStream(file), n: 3, size: '256x256', response_format: 'b64_json' })
+      .withResponse();
     assert.equal(response.headers.get('x-imagegate-provider'), 'local');
     assert.equal(result.data?.length, 3);
     const outs = await Promise.all(
@@ -137,7 +140,9 @@ describe('POST /v1/images/variations on the local renderer', () => {
   it('refuses a file over 4 MB with 413 while reading it', async () => {
     const noise = Buffer.alloc(1200 * 1200 * 3);
     for (let i = 0; i < noise.length; i += 1) noise[i] = (i * 2654435761) >>> 24;
-    const big = await sharp(noise, { raw: { width: 1200, height: 1200, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+    const big = await sharp(noise, { raw: { width: 1200, height: 1200, channels: 3 } })
+      .png({ compressionLevel: 0 })
+      .toBuffer();
     await expectError(gateway.client().images.createVariation({ image: await toFile(big, 'big.png') }), 413, 'image', 'payload_too_large');
   });
 });
@@ -147,7 +152,17 @@ describe('POST /v1/images/variations forwarded to an OpenAI upstream', () => {
   let gateway: VariationGateway;
   before(async () => {
     upstream = await startOpenAIFake();
-    const channels = [{ id: 'openai', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'dall-e-2': 'dall-e-2' }, local: true, timeoutMs: 5000 }];
+    const channels = [
+      {
+        id: 'openai',
+        provider: 'openai',
+        baseUrl: `${upstream.url}/v1`,
+        apiKey: 'sk-upstream-test',
+        models: { 'dall-e-2': 'dall-e-2' },
+        local: true,
+        timeoutMs: 5000,
+      },
+    ];
     gateway = await startVariationGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) });
   });
   after(async () => {

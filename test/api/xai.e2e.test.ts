@@ -36,7 +36,10 @@ describe('xai through the gateway', () => {
   const committedMicroUsd = async (): Promise<number> => (await gateway.deps.keys.list('user'))[0]?.committed_micro_usd ?? -1;
 
   it('answers b64_json with the picture xAI drew, priced per image', async () => {
-    const { data, response } = await gateway.client().images.generate({ model: 'grok-imagine-image', prompt: 'a lighthouse', response_format: 'b64_json' }).withResponse();
+    const { data, response } = await gateway
+      .client()
+      .images.generate({ model: 'grok-imagine-image', prompt: 'a lighthouse', response_format: 'b64_json' })
+      .withResponse();
     assert.equal(response.headers.get('x-imagegate-provider'), 'xai');
     assert.equal(response.headers.get('x-imagegate-channel'), 'grok');
     assert.equal(response.headers.get('x-imagegate-cost-usd'), '0.020000');

@@ -8,7 +8,10 @@ import { PROVIDERS } from '../../src/providers/registry.ts';
 describe('built-in catalog', () => {
   it('has unique ids', () => {
     const ids = MODELS.map((model) => model.id);
-    assert.deepEqual(ids.filter((id, index) => ids.indexOf(id) !== index), []);
+    assert.deepEqual(
+      ids.filter((id, index) => ids.indexOf(id) !== index),
+      [],
+    );
   });
 
   for (const model of MODELS) {

@@ -15,7 +15,10 @@ function field(value: unknown, key: string): unknown {
 /** PATH without the project's node_modules/.bin, which npm scripts put first: the machine's own tools. */
 function machinePath(): string {
   const projectBin = path.join(ROOT, 'node_modules', '.bin');
-  return (process.env['PATH'] ?? '').split(path.delimiter).filter((dir) => path.resolve(dir) !== projectBin).join(path.delimiter);
+  return (process.env['PATH'] ?? '')
+    .split(path.delimiter)
+    .filter((dir) => path.resolve(dir) !== projectBin)
+    .join(path.delimiter);
 }
 
 /** A `node` on the machine's PATH older than the project needs, if there is one. */
@@ -70,7 +73,7 @@ describe('the imagegate executable (bin/imagegate.mjs)', () => {
     assert.equal(result.stdout, '');
   });
 
-  it('npx imagegate runs it with the project\'s Node 24, whatever node the machine has first on PATH', async () => {
+  it("npx imagegate runs it with the project's Node 24, whatever node the machine has first on PATH", async () => {
     const result = await runProcess('npx', ['--no-install', 'imagegate', '--version'], { PATH: machinePath(), HOME: process.env['HOME'] ?? ROOT }, ROOT);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, `${String(field(PACKAGE, 'version'))}\n`);

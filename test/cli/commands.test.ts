@@ -52,7 +52,17 @@ describe('imagegate --version, --help and usage errors', { concurrency: 4 }, () 
     const keys = await imagegate(['keys', '--help'], brokenConfig());
     for (const command of ['create', 'list', 'show', 'update', 'revoke']) assert.match(keys.stdout, new RegExp(`^  ${command}\\b`, 'm'));
     const create = await imagegate(['keys', 'create', '--help'], brokenConfig());
-    for (const flag of ['--name', '--budget', '--requests-per-minute', '--images-per-minute', '--max-concurrent', '--models', '--expires-at', '--meta', '--admin']) {
+    for (const flag of [
+      '--name',
+      '--budget',
+      '--requests-per-minute',
+      '--images-per-minute',
+      '--max-concurrent',
+      '--models',
+      '--expires-at',
+      '--meta',
+      '--admin',
+    ]) {
       assert.ok(create.stdout.includes(`  ${flag} `), `${flag} missing from keys create --help`);
     }
   });

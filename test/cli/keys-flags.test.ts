@@ -22,13 +22,29 @@ describe('numeric and other flag values', () => {
     assert.equal(parseUsd('--budget', '.25'), 0.25);
     assert.equal(parseUsd('--budget', '0'), 0);
     assert.equal(parseUsd('--budget', '1000000000'), 1_000_000_000);
-    const base = "--budget: expected a number of US dollars such as 5 or 0.50";
-    assert.equal(refusal(() => parseUsd('--budget', 'abc')), `${base}, got 'abc'`);
+    const base = '--budget: expected a number of US dollars such as 5 or 0.50';
+    assert.equal(
+      refusal(() => parseUsd('--budget', 'abc')),
+      `${base}, got 'abc'`,
+    );
     // Number() would take each of these.
-    for (const text of ['', ' ', '1e3', '0x10', 'Infinity', '5 ', '$5', '5,00']) assert.equal(refusal(() => parseUsd('--budget', text)), `${base}, got '${text}'`);
-    assert.equal(refusal(() => parseUsd('--budget', '-1')), `${base}, 0 or more, got '-1'`);
-    assert.equal(refusal(() => parseUsd('--budget', '-0.5')), `${base}, 0 or more, got '-0.5'`);
-    assert.equal(refusal(() => parseUsd('--budget', '1000000000.01')), `${base}, at most 1000000000, got '1000000000.01'`);
+    for (const text of ['', ' ', '1e3', '0x10', 'Infinity', '5 ', '$5', '5,00'])
+      assert.equal(
+        refusal(() => parseUsd('--budget', text)),
+        `${base}, got '${text}'`,
+      );
+    assert.equal(
+      refusal(() => parseUsd('--budget', '-1')),
+      `${base}, 0 or more, got '-1'`,
+    );
+    assert.equal(
+      refusal(() => parseUsd('--budget', '-0.5')),
+      `${base}, 0 or more, got '-0.5'`,
+    );
+    assert.equal(
+      refusal(() => parseUsd('--budget', '1000000000.01')),
+      `${base}, at most 1000000000, got '1000000000.01'`,
+    );
   });
 
   it('limits are whole numbers, 1 or more, that fit the database column', () => {
@@ -52,7 +68,10 @@ describe('numeric and other flag values', () => {
       `--expires-at: expected a date such as 2027-01-01, a date and time with its zone such as 2027-01-01T12:00:00Z, or unix seconds such as 1798761600, got '${text}'`;
     // Date.parse takes 2027-02-30 (as March 2) and 'May 1'; a time without a zone depends on the machine.
     for (const text of ['garbage', '2027-02-30', '2027-13-01', 'May 1', '-5', '2027-01-01T12:00', 'tomorrow', '99999999999999']) {
-      assert.equal(refusal(() => parseMoment('--expires-at', text)), message(text));
+      assert.equal(
+        refusal(() => parseMoment('--expires-at', text)),
+        message(text),
+      );
     }
   });
 
@@ -60,10 +79,19 @@ describe('numeric and other flag values', () => {
     assert.deepEqual(parsePair('--meta', 'project=web'), ['project', 'web']);
     assert.deepEqual(parsePair('--meta', 'query=a=b'), ['query', 'a=b']);
     assert.deepEqual(parsePair('--meta', 'note='), ['note', '']);
-    assert.equal(refusal(() => parsePair('--meta', 'novalue')), "--meta: expected KEY=VALUE such as project=web, got 'novalue'");
-    assert.equal(refusal(() => parsePair('--meta', '=x')), "--meta: expected KEY=VALUE such as project=web, got '=x'");
+    assert.equal(
+      refusal(() => parsePair('--meta', 'novalue')),
+      "--meta: expected KEY=VALUE such as project=web, got 'novalue'",
+    );
+    assert.equal(
+      refusal(() => parsePair('--meta', '=x')),
+      "--meta: expected KEY=VALUE such as project=web, got '=x'",
+    );
     assert.deepEqual(parseList('--models', 'dall-e-3, gpt-image-1', 'x'), ['dall-e-3', 'gpt-image-1']);
-    assert.match(refusal(() => parseList('--models', 'dall-e-3,,gpt-image-1', 'dall-e-3,gpt-image-1')), /^--models: expected a comma-separated list/);
+    assert.match(
+      refusal(() => parseList('--models', 'dall-e-3,,gpt-image-1', 'dall-e-3,gpt-image-1')),
+      /^--models: expected a comma-separated list/,
+    );
   });
 });
 
@@ -75,11 +103,21 @@ describe('imagegate keys with bad values', { concurrency: 4 }, () => {
     { args: ['--budget', 'abc'], stderr: "imagegate: --budget: expected a number of US dollars such as 5 or 0.50, got 'abc'\n" },
     { args: ['--budget', '-1'], stderr: "imagegate: --budget: expected a number of US dollars such as 5 or 0.50, 0 or more, got '-1'\n" },
     { args: ['--budget=-1'], stderr: "imagegate: --budget: expected a number of US dollars such as 5 or 0.50, 0 or more, got '-1'\n" },
-    { args: ['--requests-per-minute', '0'], stderr: "imagegate: --requests-per-minute: expected a whole number of requests per minute such as 60, 1 or more, got '0'\n" },
+    {
+      args: ['--requests-per-minute', '0'],
+      stderr: "imagegate: --requests-per-minute: expected a whole number of requests per minute such as 60, 1 or more, got '0'\n",
+    },
     { args: ['--images-per-minute', 'ten'], stderr: "imagegate: --images-per-minute: expected a whole number of images per minute such as 10, got 'ten'\n" },
-    { args: ['--max-concurrent', '-2'], stderr: "imagegate: --max-concurrent: expected a whole number of generations at once such as 2, 1 or more, got '-2'\n" },
+    {
+      args: ['--max-concurrent', '-2'],
+      stderr: "imagegate: --max-concurrent: expected a whole number of generations at once such as 2, 1 or more, got '-2'\n",
+    },
     { args: ['--max-concurrent', '2.5'], stderr: "imagegate: --max-concurrent: expected a whole number of generations at once such as 2, got '2.5'\n" },
-    { args: ['--expires-at', 'soon'], stderr: "imagegate: --expires-at: expected a date such as 2027-01-01, a date and time with its zone such as 2027-01-01T12:00:00Z, or unix seconds such as 1798761600, got 'soon'\n" },
+    {
+      args: ['--expires-at', 'soon'],
+      stderr:
+        "imagegate: --expires-at: expected a date such as 2027-01-01, a date and time with its zone such as 2027-01-01T12:00:00Z, or unix seconds such as 1798761600, got 'soon'\n",
+    },
     { args: ['--meta', 'owner'], stderr: "imagegate: --meta: expected KEY=VALUE such as project=web, got 'owner'\n" },
   ];
   for (const { args, stderr } of cases) {
@@ -96,7 +134,10 @@ describe('imagegate keys with bad values', { concurrency: 4 }, () => {
 
   it('keys update checks the same way, takes none to clear a limit, and good values arrive in the key', async () => {
     const env = { IMAGEGATE_DATA_DIR: dirs.fresh() };
-    const created = await imagegate(['keys', 'create', '--name', 'bob', '--budget', '0.50', '--images-per-minute', '10', '--expires-at', '2027-01-01', '--meta', 'project=web'], env);
+    const created = await imagegate(
+      ['keys', 'create', '--name', 'bob', '--budget', '0.50', '--images-per-minute', '10', '--expires-at', '2027-01-01', '--meta', 'project=web'],
+      env,
+    );
     assert.equal(created.code, 0, created.stderr);
     const id = /created (key_[0-9a-f]+) \(bob\)/.exec(created.stdout)?.[1] ?? assert.fail(created.stdout);
 
@@ -106,7 +147,13 @@ describe('imagegate keys with bad values', { concurrency: 4 }, () => {
 
     const shown = await imagegate(['keys', 'show', id], env);
     const before: unknown = JSON.parse(shown.stdout);
-    assert.deepEqual(before, { ...objectOf(before), budget_usd: 0.5, images_per_minute: 10, expires_at: Date.UTC(2027, 0, 1) / 1000, metadata: { project: 'web' } });
+    assert.deepEqual(before, {
+      ...objectOf(before),
+      budget_usd: 0.5,
+      images_per_minute: 10,
+      expires_at: Date.UTC(2027, 0, 1) / 1000,
+      metadata: { project: 'web' },
+    });
 
     const updated = await imagegate(['keys', 'update', id, '--budget', 'none', '--max-concurrent', '3', '--meta', 'none'], env);
     assert.equal(updated.code, 0, updated.stderr);

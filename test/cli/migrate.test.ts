@@ -12,7 +12,9 @@ async function tablesIn(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const result = await client.query<{ table_name: string }>("select table_name from information_schema.tables where table_schema = 'public' order by table_name");
+    const result = await client.query<{ table_name: string }>(
+      "select table_name from information_schema.tables where table_schema = 'public' order by table_name",
+    );
     return result.rows.map((row) => row.table_name);
   } finally {
     await client.end();
@@ -49,7 +51,10 @@ describe('imagegate migrate', () => {
       await client.connect();
       try {
         const { rows } = await client.query<{ name: string }>('select name from api_keys');
-        assert.deepEqual(rows.map((row) => row.name), ['in-postgres']);
+        assert.deepEqual(
+          rows.map((row) => row.name),
+          ['in-postgres'],
+        );
       } finally {
         await client.end();
       }

@@ -18,7 +18,13 @@ export interface CliResult {
  * A command that should have ended but keeps running (`serve` started where `--help` was meant) is
  * killed after `timeoutMs` and fails the test instead of hanging it.
  */
-export async function runProcess(command: string, args: readonly string[], env: Readonly<Record<string, string>>, cwd: string, timeoutMs = 30_000): Promise<CliResult> {
+export async function runProcess(
+  command: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  cwd: string,
+  timeoutMs = 30_000,
+): Promise<CliResult> {
   const child = spawn(command, [...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -47,7 +47,10 @@ async function waitFor(child: ChildProcess, predicate: (text: string) => boolean
 async function waitHealthy(base: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -110,7 +113,13 @@ describe('the imagegate command', () => {
   it('an async job accepted before a crash (kill -9) is finished after the restart', async () => {
     const dataDir = freshDir();
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    const env = { IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_PORT: port, IMAGEGATE_LOG_LEVEL: 'warn', IMAGEGATE_JOB_LEASE_MS: '1000', IMAGEGATE_JOB_POLL_INTERVAL_MS: '50' };
+    const env = {
+      IMAGEGATE_DATA_DIR: dataDir,
+      IMAGEGATE_PORT: port,
+      IMAGEGATE_LOG_LEVEL: 'warn',
+      IMAGEGATE_JOB_LEASE_MS: '1000',
+      IMAGEGATE_JOB_POLL_INTERVAL_MS: '50',
+    };
     const base = `http://127.0.0.1:${port}`;
     const first = imagegate(['serve'], env);
     const banner = await waitFor(first, (text) => text.includes('IMAGEGATE_KEY='));
@@ -152,7 +161,14 @@ describe('the imagegate command', () => {
     const dataDir = freshDir();
     const port = String(20000 + Math.floor(Math.random() * 20000));
     const prefix = `imagegate-test:${Math.random().toString(16).slice(2)}:`;
-    const env = { IMAGEGATE_DATA_DIR: dataDir, IMAGEGATE_PORT: port, IMAGEGATE_LOG_LEVEL: 'warn', IMAGEGATE_WORKERS: '2', REDIS_URL: process.env['IMAGEGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379', IMAGEGATE_REDIS_PREFIX: prefix };
+    const env = {
+      IMAGEGATE_DATA_DIR: dataDir,
+      IMAGEGATE_PORT: port,
+      IMAGEGATE_LOG_LEVEL: 'warn',
+      IMAGEGATE_WORKERS: '2',
+      REDIS_URL: process.env['IMAGEGATE_TEST_REDIS'] ?? 'redis://127.0.0.1:6379',
+      IMAGEGATE_REDIS_PREFIX: prefix,
+    };
     const server = imagegate(['serve'], env);
     let output = '';
     server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));

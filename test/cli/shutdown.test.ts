@@ -16,7 +16,11 @@ const DRAIN_MS = 3000;
 const GRACE_MS = 20_000;
 
 /** GET over a keep-alive agent: tells whether the request reused a connection. */
-function get(agent: Agent, port: number, urlPath: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; reused: boolean }> {
+function get(
+  agent: Agent,
+  port: number,
+  urlPath: string,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; reused: boolean }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
       let body = '';
@@ -91,7 +95,9 @@ describe('SIGTERM drains, then stops', () => {
       assert.equal(fake.received.length, 1);
       // A client that sends half a body and then nothing.
       const stalled = await openSocket(port);
-      stalled.write(`POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"prompt":`);
+      stalled.write(
+        `POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"prompt":`,
+      );
       const stalledAnswer = readUntilClose(stalled, GRACE_MS);
       await new Promise((resolve) => setTimeout(resolve, 100));
 

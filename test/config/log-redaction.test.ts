@@ -13,7 +13,10 @@ describe('log redaction', () => {
       },
     });
     const logger = createLogger('info', sink);
-    logger.info({ req: { id: 'req_1', method: 'GET', url: '/files/20261121/abc.png?expires=1&sig=deadbeef', headers: { authorization: 'Bearer sk-ig-secret' } } }, 'request');
+    logger.info(
+      { req: { id: 'req_1', method: 'GET', url: '/files/20261121/abc.png?expires=1&sig=deadbeef', headers: { authorization: 'Bearer sk-ig-secret' } } },
+      'request',
+    );
     logger.info({ headers: { authorization: 'Bearer sk-upstream', 'api-key': 'azure-secret' } }, 'upstream');
     logger.info({ channel: { apiKey: 'sk-channel' }, storage: { signingSecret: 'hmac-secret' } }, 'config');
     for (const secret of ['sk-ig-secret', 'deadbeef', 'sk-upstream', 'azure-secret', 'sk-channel', 'hmac-secret']) {

@@ -12,7 +12,12 @@ describe('server timeouts, connection cap and drain delay settings', () => {
   it('have defaults that bound every request body', () => {
     const { server } = loadConfig({}, dir);
     assert.deepEqual(
-      { requestTimeoutMs: server.requestTimeoutMs, headersTimeoutMs: server.headersTimeoutMs, maxConnections: server.maxConnections, drainDelayMs: server.drainDelayMs },
+      {
+        requestTimeoutMs: server.requestTimeoutMs,
+        headersTimeoutMs: server.headersTimeoutMs,
+        maxConnections: server.maxConnections,
+        drainDelayMs: server.drainDelayMs,
+      },
       { requestTimeoutMs: 60_000, headersTimeoutMs: 10_000, maxConnections: 4096, drainDelayMs: 5000 },
     );
   });
@@ -26,7 +31,13 @@ describe('server timeouts, connection cap and drain delay settings', () => {
   });
 
   it('refuse a drain delay that does not fit in the grace period, and a zero timeout', () => {
-    assert.throws(() => loadConfig({ IMAGEGATE_DRAIN_DELAY_MS: '30000', IMAGEGATE_SHUTDOWN_GRACE_MS: '30000' }, dir), (err: unknown) => err instanceof ConfigError && /drainDelayMs/.test(err.message));
-    assert.throws(() => loadConfig({ IMAGEGATE_REQUEST_TIMEOUT_MS: '0' }, dir), (err: unknown) => err instanceof ConfigError && /requestTimeoutMs/.test(err.message));
+    assert.throws(
+      () => loadConfig({ IMAGEGATE_DRAIN_DELAY_MS: '30000', IMAGEGATE_SHUTDOWN_GRACE_MS: '30000' }, dir),
+      (err: unknown) => err instanceof ConfigError && /drainDelayMs/.test(err.message),
+    );
+    assert.throws(
+      () => loadConfig({ IMAGEGATE_REQUEST_TIMEOUT_MS: '0' }, dir),
+      (err: unknown) => err instanceof ConfigError && /requestTimeoutMs/.test(err.message),
+    );
   });
 });

@@ -61,23 +61,88 @@ describe('form coercion', () => {
 describe('multipart edit fields', () => {
   const png = Buffer.from('x');
   it('names images as sent: image, image[0…] for repeats and image[], image[N] as numbered', () => {
-    assert.deepEqual(editFieldsFromForm(form({ prompt: 'p' }, [['image', png]])).images.map((i) => i.param), ['image']);
-    assert.deepEqual(editFieldsFromForm(form({ prompt: 'p' }, [['image', png], ['image', png]])).images.map((i) => i.param), ['image[0]', 'image[1]']);
-    assert.deepEqual(editFieldsFromForm(form({ prompt: 'p' }, [['image[]', png], ['image[]', png]])).images.map((i) => i.param), ['image[0]', 'image[1]']);
-    const numbered = editFieldsFromForm(form({ prompt: 'p' }, [['image[3]', Buffer.from('b')], ['image[0]', Buffer.from('a')]]));
-    assert.deepEqual(numbered.images.map((i) => [i.param, i.bytes.toString()]), [['image[0]', 'a'], ['image[3]', 'b']]);
+    assert.deepEqual(
+      editFieldsFromForm(form({ prompt: 'p' }, [['image', png]])).images.map((i) => i.param),
+      ['image'],
+    );
+    assert.deepEqual(
+      editFieldsFromForm(
+        form({ prompt: 'p' }, [
+          ['image', png],
+          ['image', png],
+        ]),
+      ).images.map((i) => i.param),
+      ['image[0]', 'image[1]'],
+    );
+    assert.deepEqual(
+      editFieldsFromForm(
+        form({ prompt: 'p' }, [
+          ['image[]', png],
+          ['image[]', png],
+        ]),
+      ).images.map((i) => i.param),
+      ['image[0]', 'image[1]'],
+    );
+    const numbered = editFieldsFromForm(
+      form({ prompt: 'p' }, [
+        ['image[3]', Buffer.from('b')],
+        ['image[0]', Buffer.from('a')],
+      ]),
+    );
+    assert.deepEqual(
+      numbered.images.map((i) => [i.param, i.bytes.toString()]),
+      [
+        ['image[0]', 'a'],
+        ['image[3]', 'b'],
+      ],
+    );
   });
 
   it('coerces numbers and booleans, refuses repeats, text where a file belongs, unknown files, and mixed naming', () => {
-    const { fields, mask } = editFieldsFromForm(form({ prompt: 'p', n: '3', output_compression: '50', stream: 'false', size: 'auto' }, [['image', png], ['mask', png]]));
+    const { fields, mask } = editFieldsFromForm(
+      form({ prompt: 'p', n: '3', output_compression: '50', stream: 'false', size: 'auto' }, [
+        ['image', png],
+        ['mask', png],
+      ]),
+    );
     assert.deepEqual(fields, { prompt: 'p', n: 3, output_compression: 50, stream: false, size: 'auto' });
     assert.equal(mask?.param, 'mask');
     refused(() => editFieldsFromForm(form({ prompt: ['a', 'b'] })), 'invalid_value', 'prompt');
     refused(() => editFieldsFromForm(form({ prompt: 'p', image: 'https://example.com/a.png' })), 'invalid_type', 'image');
     refused(() => editFieldsFromForm(form({ prompt: 'p' }, [['picture', png]])), 'unknown_parameter', 'picture');
-    refused(() => editFieldsFromForm(form({ prompt: 'p' }, [['image[0]', png], ['image[]', png]])), 'invalid_value', 'image');
-    refused(() => editFieldsFromForm(form({ prompt: 'p' }, [['image[1]', png], ['image[1]', png]])), 'invalid_value', 'image[1]');
-    refused(() => editFieldsFromForm(form({ prompt: 'p' }, [['mask', png], ['mask', png]])), 'invalid_value', 'mask');
+    refused(
+      () =>
+        editFieldsFromForm(
+          form({ prompt: 'p' }, [
+            ['image[0]', png],
+            ['image[]', png],
+          ]),
+        ),
+      'invalid_value',
+      'image',
+    );
+    refused(
+      () =>
+        editFieldsFromForm(
+          form({ prompt: 'p' }, [
+            ['image[1]', png],
+            ['image[1]', png],
+          ]),
+        ),
+      'invalid_value',
+      'image[1]',
+    );
+    refused(
+      () =>
+        editFieldsFromForm(
+          form({ prompt: 'p' }, [
+            ['mask', png],
+            ['mask', png],
+          ]),
+        ),
+      'invalid_value',
+      'mask',
+    );
   });
 });
 
@@ -138,7 +203,12 @@ describe('JSON edit bodies', () => {
     const parsed = editFieldsFromJson({ prompt: 'p', images: [{ image_url: 'data:image/png;base64,AA==' }], mask: { image_url: 'https://example.com/m.png' } });
     assert.deepEqual(parsed.images, [{ param: 'images[0]', url: 'data:image/png;base64,AA==' }]);
     assert.deepEqual(parsed.mask, { param: 'mask', url: 'https://example.com/m.png' });
-    refused(() => editFieldsFromJson({ prompt: 'p', images: [{ file_id: 'file-1' }] }), 'unsupported_parameter', 'images[0].file_id', /file_id is not supported; send image_url/);
+    refused(
+      () => editFieldsFromJson({ prompt: 'p', images: [{ file_id: 'file-1' }] }),
+      'unsupported_parameter',
+      'images[0].file_id',
+      /file_id is not supported; send image_url/,
+    );
     refused(() => editFieldsFromJson({ prompt: 'p', images: [{ image_url: 'x', detail: 'high' }] }), 'unknown_parameter', 'images[0].detail');
     refused(() => editFieldsFromJson({ prompt: 'p', images: ['https://x'] }), 'invalid_type', 'images[0]');
     refused(() => editFieldsFromJson({ prompt: 'p', images: [{}] }), 'missing_required_parameter', 'images[0].image_url');

@@ -34,17 +34,26 @@ for (const dialect of DIALECTS) {
 
     it('a negative charge (the -$45,000 report) is recorded as 0 and reported', async () => {
       assert.deepEqual(await settleOnce(-45_000_000_000), { charged: 0, committed: 0 });
-      assert.deepEqual(reported.map((a) => [a.kind, a.model, a.requestId]), [['charge_negative', 'gpt-image-1', 'req_bounds']]);
+      assert.deepEqual(
+        reported.map((a) => [a.kind, a.model, a.requestId]),
+        [['charge_negative', 'gpt-image-1', 'req_bounds']],
+      );
     });
 
     it('a charge above the hold (the $40,000 one on a $1 budget) is capped at the hold and reported', async () => {
       assert.deepEqual(await settleOnce(40_000_000_000), { charged: 40_000, committed: 40_000 });
-      assert.deepEqual(reported.map((a) => [a.kind, a.detail['holdMicroUsd']]), [['charge_above_hold', 40_000]]);
+      assert.deepEqual(
+        reported.map((a) => [a.kind, a.detail['holdMicroUsd']]),
+        [['charge_above_hold', 40_000]],
+      );
     });
 
     it('a charge that is not a number is charged the hold and reported; fractions round up', async () => {
       assert.deepEqual(await settleOnce(Number.NaN), { charged: 40_000, committed: 40_000 });
-      assert.deepEqual(reported.map((a) => a.kind), ['charge_not_a_number']);
+      assert.deepEqual(
+        reported.map((a) => a.kind),
+        ['charge_not_a_number'],
+      );
       assert.deepEqual(await settleOnce(Number.POSITIVE_INFINITY), { charged: 40_000, committed: 40_000 });
       assert.deepEqual(await settleOnce(1234.2), { charged: 1235, committed: 1235 });
       assert.deepEqual(reported, []);

@@ -33,7 +33,10 @@ for (const dialect of DIALECTS) {
       const sum = entries.reduce((total, e) => total + e.amount_micro_usd, 0);
       assert.equal(sum, 40_000);
       assert.equal((await keys.get(row.id))?.committed_micro_usd, 40_000);
-      assert.deepEqual(entries.map((e) => e.kind), ['hold', 'release', 'charge', 'hold', 'release']);
+      assert.deepEqual(
+        entries.map((e) => e.kind),
+        ['hold', 'release', 'charge', 'hold', 'release'],
+      );
     });
 
     it('refuses a hold the budget cannot cover with 429 insufficient_quota', async () => {
@@ -67,7 +70,11 @@ for (const dialect of DIALECTS) {
 
     it('reports usage by day and model from the charges', async () => {
       const { row } = await keys.create({});
-      for (const [model, cost, n] of [['dall-e-3', 40_000, 1], ['dall-e-3', 40_000, 1], ['gpt-image-1', 12_345, 3]] as const) {
+      for (const [model, cost, n] of [
+        ['dall-e-3', 40_000, 1],
+        ['dall-e-3', 40_000, 1],
+        ['gpt-image-1', 12_345, 3],
+      ] as const) {
         const hold = await ledger.reserve(row.id, 'r', model, 100_000, 60_000);
         await ledger.settle(hold, cost, n);
       }

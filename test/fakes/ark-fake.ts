@@ -139,10 +139,16 @@ export class ArkFake {
     const requestId = `0217${Date.now()}${randomUUID().replaceAll('-', '').slice(0, 12)}`;
     const headers = { 'x-request-id': requestId };
     if (received.headers['authorization'] !== `Bearer ${this.#apiKey}` || fault.kind === 'auth') {
-      return sendJson(res, 401, arkError('AuthenticationError', 'Unauthorized', `The API key or AK/SK in the request is missing or invalid. Request id: ${requestId}`), headers);
+      return sendJson(
+        res,
+        401,
+        arkError('AuthenticationError', 'Unauthorized', `The API key or AK/SK in the request is missing or invalid. Request id: ${requestId}`),
+        headers,
+      );
     }
     if (fault.kind === 'status') {
-      const body = fault.body ?? arkError('InternalServiceError', 'InternalServerError', `The service encountered an unexpected internal error. Request id: ${requestId}`);
+      const body =
+        fault.body ?? arkError('InternalServiceError', 'InternalServerError', `The service encountered an unexpected internal error. Request id: ${requestId}`);
       return sendJson(res, fault.status, body, { ...headers, ...fault.headers });
     }
     if (fault.kind === 'rate_limit') {
@@ -162,7 +168,9 @@ export class ArkFake {
     const reply = await this.#generate(received, fault);
     if (reply.status === 200 && fault.kind === 'truncate') return sendTruncated(res, reply.body);
     if (reply.status === 200 && fault.kind === 'invalid_json') {
-      res.writeHead(200, { 'content-type': 'application/json', ...headers }).end('{"model": "doubao-seedream-4-0-250828", "created": 1, "data": [ {"b64_json": ');
+      res
+        .writeHead(200, { 'content-type': 'application/json', ...headers })
+        .end('{"model": "doubao-seedream-4-0-250828", "created": 1, "data": [ {"b64_json": ');
       return;
     }
     sendJson(res, reply.status, reply.body, headers);
@@ -179,14 +187,19 @@ export class ArkFake {
     const model = this.#endpoints.get(asked) ?? asked;
     const rules = MODEL_RULES[model];
     if (rules === undefined) {
-      return { status: 404, body: arkError('InvalidEndpointOrModel.NotFound', 'NotFound', `The model or endpoint ${asked} does not exist or you do not have access to it.`) };
+      return {
+        status: 404,
+        body: arkError('InvalidEndpointOrModel.NotFound', 'NotFound', `The model or endpoint ${asked} does not exist or you do not have access to it.`),
+      };
     }
     const prompt = fields['prompt'];
-    if (typeof prompt !== 'string' || prompt === '') return invalid('MissingParameter.prompt', 'The request failed because it is missing a required parameter: prompt');
+    if (typeof prompt !== 'string' || prompt === '')
+      return invalid('MissingParameter.prompt', 'The request failed because it is missing a required parameter: prompt');
     if (fields['response_format'] !== undefined && fields['response_format'] !== 'url' && fields['response_format'] !== 'b64_json') {
       return invalid('InvalidParameter.response_format', 'A parameter specified in the request is not valid: response_format');
     }
-    if (fields['watermark'] !== undefined && typeof fields['watermark'] !== 'boolean') return invalid('InvalidParameter.watermark', 'A parameter specified in the request is not valid: watermark');
+    if (fields['watermark'] !== undefined && typeof fields['watermark'] !== 'boolean')
+      return invalid('InvalidParameter.watermark', 'A parameter specified in the request is not valid: watermark');
 
     const size = readSize(fields['size'] ?? '2048x2048', rules);
     if (typeof size === 'string') return invalid('InvalidParameter.size', size);
@@ -198,7 +211,8 @@ export class ArkFake {
     }
 
     const sequential = fields['sequential_image_generation'] ?? 'disabled';
-    if (sequential !== 'auto' && sequential !== 'disabled') return invalid('InvalidParameter.sequential_image_generation', 'sequential_image_generation must be auto or disabled');
+    if (sequential !== 'auto' && sequential !== 'disabled')
+      return invalid('InvalidParameter.sequential_image_generation', 'sequential_image_generation must be auto or disabled');
     const options = fields['sequential_image_generation_options'];
     const maxImages = typeof options === 'object' && options !== null ? (options as Record<string, unknown>)['max_images'] : undefined;
     if (maxImages !== undefined && (typeof maxImages !== 'number' || !Number.isInteger(maxImages) || maxImages < 1 || maxImages > 15)) {
@@ -214,7 +228,9 @@ export class ArkFake {
     for (let i = 0; i < count; i += 1) {
       const outcome = this.#pictures.shift() ?? 'ok';
       if (outcome === 'sensitive') {
-        data.push({ error: { code: 'OutputImageSensitiveContentDetected', message: 'The request failed because the output image may contain sensitive information.' } });
+        data.push({
+          error: { code: 'OutputImageSensitiveContentDetected', message: 'The request failed because the output image may contain sensitive information.' },
+        });
         continue;
       }
       if (outcome === 'internal') {
@@ -223,7 +239,8 @@ export class ArkFake {
       }
       this.#drawn += 1;
       const bytes = await fakeImage(size.width, size.height, 'jpeg', (this.#drawn * 7) % 50);
-      const image = fault.kind === 'bad_base64' ? { b64_json: '!!!not base64!!!' } : asUrl ? { url: this.#store(bytes) } : { b64_json: bytes.toString('base64') };
+      const image =
+        fault.kind === 'bad_base64' ? { b64_json: '!!!not base64!!!' } : asUrl ? { url: this.#store(bytes) } : { b64_json: bytes.toString('base64') };
       data.push({ ...image, size: `${size.width}x${size.height}` });
       made += 1;
       pixels += size.width * size.height;

@@ -210,7 +210,8 @@ export class BflFake {
       return unprocessable(['body', 'safety_tolerance'], `Input should be less than or equal to ${flux2 ? 5 : 6}`, 'less_than_equal');
     }
     const format = body['output_format'] ?? 'jpeg';
-    if (format !== 'jpeg' && format !== 'png' && format !== 'webp') return unprocessable(['body', 'output_format'], "Input should be 'jpeg', 'png' or 'webp'", 'enum');
+    if (format !== 'jpeg' && format !== 'png' && format !== 'webp')
+      return unprocessable(['body', 'output_format'], "Input should be 'jpeg', 'png' or 'webp'", 'enum');
     // "If not provided, a random seed will be used" (FluxUltraInput): unseeded tasks differ (a
     // counter here, so that no two pictures of a test come out alike by chance).
     this.#unseeded += 1;
@@ -237,7 +238,10 @@ export class BflFake {
       const [min, max] = flux2 ? [64, 2048] : [256, 1440];
       width = Number(body['width'] ?? 1024);
       height = Number(body['height'] ?? 768);
-      for (const [name, value] of [['width', width], ['height', height]] as const) {
+      for (const [name, value] of [
+        ['width', width],
+        ['height', height],
+      ] as const) {
         if (!Number.isInteger(value) || value % step !== 0) return unprocessable(['body', name], `Input should be a multiple of ${step}`, 'multiple_of');
         if (value < min) return unprocessable(['body', name], `Input should be greater than or equal to ${min}`, 'greater_than_equal');
         if (value > max) return unprocessable(['body', name], `Input should be less than or equal to ${max}`, 'less_than_equal');
@@ -254,7 +258,8 @@ export class BflFake {
 
   async #poll(id: string, moderated: boolean): Promise<Reply> {
     const task = this.#tasks.get(id);
-    if (task === undefined || task.outcome === 'not_found') return { status: 200, body: { id, status: 'Task not found', result: null, progress: null, details: null, preview: null } };
+    if (task === undefined || task.outcome === 'not_found')
+      return { status: 200, body: { id, status: 'Task not found', result: null, progress: null, details: null, preview: null } };
     task.polls += 1;
     const base = { id: task.id, result: null, details: null, preview: null };
     if (moderated) return { status: 200, body: { ...base, status: 'Content Moderated', details: { 'Moderation Reasons': ['Derivative Works Filter'] } } };
@@ -298,7 +303,9 @@ export class BflFake {
       return;
     }
     if (received.query.get('sig') !== stored.signature || Date.now() > stored.expiresAtMs) {
-      res.writeHead(403, { 'content-type': 'application/xml' }).end('<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed.</Message></Error>');
+      res
+        .writeHead(403, { 'content-type': 'application/xml' })
+        .end('<Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed.</Message></Error>');
       return;
     }
     res.writeHead(200, { 'content-type': `image/${stored.format}`, 'content-length': stored.bytes.length }).end(stored.bytes);

@@ -48,7 +48,16 @@ interface ImageRef {
   readonly type: string;
 }
 
-const KNOWN_NODES = new Set(['KSampler', 'KSamplerAdvanced', 'CheckpointLoaderSimple', 'EmptyLatentImage', 'CLIPTextEncode', 'VAEDecode', 'SaveImage', 'PreviewImage']);
+const KNOWN_NODES = new Set([
+  'KSampler',
+  'KSamplerAdvanced',
+  'CheckpointLoaderSimple',
+  'EmptyLatentImage',
+  'CLIPTextEncode',
+  'VAEDecode',
+  'SaveImage',
+  'PreviewImage',
+]);
 const OUTPUT_NODES = new Set(['SaveImage', 'PreviewImage']);
 /** nodes.py MAX_RESOLUTION. */
 const MAX_RESOLUTION = 16_384;
@@ -205,7 +214,9 @@ export class ComfyFake {
     if (method === 'GET' && path === '/view') {
       const key = `${received.query.get('type') ?? 'output'}/${received.query.get('subfolder') ?? ''}/${received.query.get('filename') ?? ''}`;
       const bytes = this.#files.get(key);
-      return bytes === undefined ? { kind: 'bytes', status: 404, contentType: 'text/plain', bytes: Buffer.alloc(0) } : { kind: 'bytes', status: 200, contentType: 'image/png', bytes };
+      return bytes === undefined
+        ? { kind: 'bytes', status: 404, contentType: 'text/plain', bytes: Buffer.alloc(0) }
+        : { kind: 'bytes', status: 200, contentType: 'image/png', bytes };
     }
     if (method === 'POST' && path === '/interrupt') {
       const target = asText(objectField(received.json, 'prompt_id'));
@@ -219,7 +230,10 @@ export class ComfyFake {
   #submit(body: unknown): { status: number; body: unknown } {
     const prompt = objectField(body, 'prompt');
     if (typeof prompt !== 'object' || prompt === null || Array.isArray(prompt)) {
-      return { status: 400, body: { error: { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} }, node_errors: {} } };
+      return {
+        status: 400,
+        body: { error: { type: 'no_prompt', message: 'No prompt provided', details: 'No prompt provided', extra_info: {} }, node_errors: {} },
+      };
     }
     const graph = prompt as Graph;
     for (const [id, node] of Object.entries(graph)) {
@@ -238,12 +252,19 @@ export class ComfyFake {
     for (const [id, node] of Object.entries(graph)) {
       const inputs = node.inputs;
       if (node.class_type === 'CheckpointLoaderSimple' && !this.#checkpoints.includes(asText(inputs['ckpt_name']))) {
-        fail(id, node.class_type, 'value_not_in_list', 'Value not in list', `ckpt_name: '${asText(inputs['ckpt_name'])}' not in ${JSON.stringify(this.#checkpoints)}`);
+        fail(
+          id,
+          node.class_type,
+          'value_not_in_list',
+          'Value not in list',
+          `ckpt_name: '${asText(inputs['ckpt_name'])}' not in ${JSON.stringify(this.#checkpoints)}`,
+        );
       }
       if (node.class_type === 'EmptyLatentImage') {
         for (const name of ['width', 'height']) {
           const value = inputs[name];
-          if (typeof value !== 'number' || !Number.isInteger(value)) fail(id, node.class_type, 'invalid_input_type', 'Failed to convert an input value to a INT value', `${name}, ${asText(value)}`);
+          if (typeof value !== 'number' || !Number.isInteger(value))
+            fail(id, node.class_type, 'invalid_input_type', 'Failed to convert an input value to a INT value', `${name}, ${asText(value)}`);
           else if (value > MAX_RESOLUTION) fail(id, node.class_type, 'value_bigger_than_max', `Value ${value} bigger than max of ${MAX_RESOLUTION}`, `${name}`);
           else if (value < 16) fail(id, node.class_type, 'value_smaller_than_min', `Value ${value} smaller than min of 16`, `${name}`);
         }
@@ -256,10 +277,23 @@ export class ComfyFake {
       }
     }
     if (Object.keys(nodeErrors).length > 0) {
-      return { status: 400, body: { error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} }, node_errors: nodeErrors } };
+      return {
+        status: 400,
+        body: {
+          error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} },
+          node_errors: nodeErrors,
+        },
+      };
     }
     const clientId = objectField(body, 'client_id');
-    const job: Job = { id: randomUUID(), clientId: typeof clientId === 'string' ? clientId : null, graph, outcome: this.#outcomes.shift() ?? 'success', interrupted: false, done: false };
+    const job: Job = {
+      id: randomUUID(),
+      clientId: typeof clientId === 'string' ? clientId : null,
+      graph,
+      outcome: this.#outcomes.shift() ?? 'success',
+      interrupted: false,
+      done: false,
+    };
     this.#jobs.set(job.id, job);
     this.#number += 1;
     void this.#run(job);
@@ -300,11 +334,28 @@ export class ComfyFake {
     } else if (job.outcome === 'oom' || job.outcome === 'error' || job.outcome === 'nsfw') {
       const failure =
         job.outcome === 'oom'
-          ? { node_id: '3', node_type: 'KSampler', exception_type: 'torch.OutOfMemoryError', exception_message: 'Allocation on device 0 would exceed allowed memory. (out of memory)' }
+          ? {
+              node_id: '3',
+              node_type: 'KSampler',
+              exception_type: 'torch.OutOfMemoryError',
+              exception_message: 'Allocation on device 0 would exceed allowed memory. (out of memory)',
+            }
           : job.outcome === 'nsfw'
             ? { node_id: '10', node_type: 'Safety Checker', exception_type: 'Exception', exception_message: 'NSFW content detected; image blocked' }
-            : { node_id: '8', node_type: 'VAEDecode', exception_type: 'RuntimeError', exception_message: 'Given groups=1, weight of size [512, 4, 3, 3], expected input to have 4 channels' };
-      event('execution_error', { prompt_id, ...failure, executed: ['4', '5'], traceback: ['Traceback (most recent call last):'], current_inputs: {}, current_outputs: [] });
+            : {
+                node_id: '8',
+                node_type: 'VAEDecode',
+                exception_type: 'RuntimeError',
+                exception_message: 'Given groups=1, weight of size [512, 4, 3, 3], expected input to have 4 channels',
+              };
+      event('execution_error', {
+        prompt_id,
+        ...failure,
+        executed: ['4', '5'],
+        traceback: ['Traceback (most recent call last):'],
+        current_inputs: {},
+        current_outputs: [],
+      });
     } else {
       if (job.outcome !== 'no_outputs') {
         for (const [id, node] of Object.entries(job.graph)) {
@@ -387,7 +438,9 @@ function latentOf(graph: Graph): { width: number; height: number; batch: number;
 
 /** A small JPEG, as ComfyUI's latent previews are (at most 512 px). */
 async function preview(seed: number): Promise<Buffer> {
-  return sharp(await fakePng(64, 64, seed % 199)).jpeg({ quality: 80 }).toBuffer();
+  return sharp(await fakePng(64, 64, seed % 199))
+    .jpeg({ quality: 80 })
+    .toBuffer();
 }
 
 function objectField(value: unknown, key: string): unknown {

@@ -12,14 +12,7 @@ import { fakePng } from './fake-images.ts';
  * - `result_inspection_failed`: SUCCEEDED, but the one result is `{code: DataInspectionFailed}`;
  * - `expired_results`: SUCCEEDED with a result URL that has already expired (OSS answers 403).
  */
-export type TaskOutcome =
-  | 'succeed'
-  | 'inspection_failed'
-  | 'internal_error'
-  | 'canceled'
-  | 'unknown'
-  | 'result_inspection_failed'
-  | 'expired_results';
+export type TaskOutcome = 'succeed' | 'inspection_failed' | 'internal_error' | 'canceled' | 'unknown' | 'result_inspection_failed' | 'expired_results';
 
 export interface DashScopeFakeOptions {
   readonly apiKey?: string;
@@ -129,14 +122,23 @@ export class DashScopeFake {
       return sendJson(res, 401, { request_id: requestId, code: 'InvalidApiKey', message: 'Invalid API-key provided.' });
     }
     if (fault.kind === 'status') {
-      const body = fault.body ?? { request_id: requestId, code: 'InternalError', message: 'An internal error has occured, please try again later or contact service support.' };
+      const body = fault.body ?? {
+        request_id: requestId,
+        code: 'InternalError',
+        message: 'An internal error has occured, please try again later or contact service support.',
+      };
       return sendJson(res, fault.status, body, fault.headers);
     }
     if (fault.kind === 'rate_limit') {
       const headers: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
       if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
-      return sendJson(res, 429, { request_id: requestId, code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded, please try again later.' }, headers);
+      return sendJson(
+        res,
+        429,
+        { request_id: requestId, code: 'Throttling.RateQuota', message: 'Requests rate limit exceeded, please try again later.' },
+        headers,
+      );
     }
     if (fault.kind === 'moderation') {
       return sendJson(res, 400, { request_id: requestId, code: 'DataInspectionFailed', message: 'Input data may contain inappropriate content.' });
@@ -144,7 +146,8 @@ export class DashScopeFake {
 
     let reply: Reply;
     if (received.method === 'POST' && received.path === SUBMIT_PATH) reply = this.#submit(received);
-    else if (received.method === 'GET' && received.path.startsWith(TASK_PATH)) reply = await this.#poll(decodeURIComponent(received.path.slice(TASK_PATH.length)));
+    else if (received.method === 'GET' && received.path.startsWith(TASK_PATH))
+      reply = await this.#poll(decodeURIComponent(received.path.slice(TASK_PATH.length)));
     else if (received.method === 'POST' && received.path === MULTIMODAL_PATH) reply = await this.#multimodal(received);
     else reply = { status: 404, body: { code: 'InvalidURL', message: `Invalid URL provided in your request: ${received.path}` } };
     const body = { request_id: requestId, ...(reply.body as Record<string, unknown>) };
@@ -191,7 +194,12 @@ export class DashScopeFake {
       case 'inspection_failed':
         return ok({ ...ended, task_status: 'FAILED', code: 'DataInspectionFailed', message: 'Output data may contain inappropriate content.' });
       case 'internal_error':
-        return ok({ ...ended, task_status: 'FAILED', code: 'InternalError', message: 'An internal error has occured, please try again later or contact service support.' });
+        return ok({
+          ...ended,
+          task_status: 'FAILED',
+          code: 'InternalError',
+          message: 'An internal error has occured, please try again later or contact service support.',
+        });
       case 'canceled':
         return ok({ ...ended, task_status: 'CANCELED' });
       case 'result_inspection_failed':
@@ -209,7 +217,13 @@ export class DashScopeFake {
             url: await this.#storeResult(task.width, task.height, task.seed, task.outcome === 'expired_results'),
           },
         ];
-        return { status: 200, body: { output: { ...ended, task_status: 'SUCCEEDED', results: task.results, task_metrics: { TOTAL: 1, SUCCEEDED: 1, FAILED: 0 } }, usage: { image_count: 1 } } };
+        return {
+          status: 200,
+          body: {
+            output: { ...ended, task_status: 'SUCCEEDED', results: task.results, task_metrics: { TOTAL: 1, SUCCEEDED: 1, FAILED: 0 } },
+            usage: { image_count: 1 },
+          },
+        };
       }
     }
   }

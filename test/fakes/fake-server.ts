@@ -153,7 +153,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function sendCompressed(res: ServerResponse, status: number, body: unknown, encoding: 'gzip' | 'br' | 'deflate'): void {
   const text = Buffer.from(JSON.stringify(body));
   // Brotli's default quality (11) takes seconds on a megabyte of base64; servers use ~4 on the fly.
-  const bytes = encoding === 'gzip' ? gzipSync(text) : encoding === 'br' ? brotliCompressSync(text, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } }) : deflateSync(text);
+  const bytes =
+    encoding === 'gzip'
+      ? gzipSync(text)
+      : encoding === 'br'
+        ? brotliCompressSync(text, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } })
+        : deflateSync(text);
   res.writeHead(status, { 'content-type': 'application/json', 'content-encoding': encoding, 'content-length': bytes.length });
   res.end(bytes);
 }

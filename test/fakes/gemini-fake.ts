@@ -39,20 +39,48 @@ const MODELS: Readonly<Record<string, { ratios: readonly string[]; tiers: readon
 
 /** Pixels at 1K per ratio (Google's guide): 2.5 Flash Image, and the Gemini 3 models. */
 const DIMENSIONS_25: Readonly<Record<string, readonly [number, number]>> = {
-  '1:1': [1024, 1024], '2:3': [832, 1248], '3:2': [1248, 832], '3:4': [864, 1184], '4:3': [1184, 864],
-  '4:5': [896, 1152], '5:4': [1152, 896], '9:16': [768, 1344], '16:9': [1344, 768], '21:9': [1536, 672],
+  '1:1': [1024, 1024],
+  '2:3': [832, 1248],
+  '3:2': [1248, 832],
+  '3:4': [864, 1184],
+  '4:3': [1184, 864],
+  '4:5': [896, 1152],
+  '5:4': [1152, 896],
+  '9:16': [768, 1344],
+  '16:9': [1344, 768],
+  '21:9': [1536, 672],
 };
 const DIMENSIONS_3: Readonly<Record<string, readonly [number, number]>> = {
-  '1:1': [1024, 1024], '2:3': [848, 1264], '3:2': [1264, 848], '3:4': [896, 1200], '4:3': [1200, 896],
-  '4:5': [928, 1152], '5:4': [1152, 928], '9:16': [768, 1376], '16:9': [1376, 768], '21:9': [1584, 672],
-  '1:4': [512, 2064], '4:1': [2064, 512], '1:8': [352, 2928], '8:1': [2928, 352],
+  '1:1': [1024, 1024],
+  '2:3': [848, 1264],
+  '3:2': [1264, 848],
+  '3:4': [896, 1200],
+  '4:3': [1200, 896],
+  '4:5': [928, 1152],
+  '5:4': [1152, 928],
+  '9:16': [768, 1376],
+  '16:9': [1376, 768],
+  '21:9': [1584, 672],
+  '1:4': [512, 2064],
+  '4:1': [2064, 512],
+  '1:8': [352, 2928],
+  '8:1': [2928, 352],
 };
 const TIER_SCALE: Readonly<Record<string, number>> = { '512': 0.5, '1K': 1, '2K': 2, '4K': 4 };
 
 /** Fields of a GenerateContentRequest and of its GenerationConfig and ImageConfig (Gemini API reference). */
 const REQUEST_FIELDS = new Set(['contents', 'generationConfig', 'safetySettings', 'systemInstruction', 'tools', 'toolConfig', 'cachedContent']);
 const CONFIG_FIELDS = new Set([
-  'responseModalities', 'imageConfig', 'seed', 'temperature', 'topP', 'topK', 'candidateCount', 'maxOutputTokens', 'stopSequences', 'thinkingConfig',
+  'responseModalities',
+  'imageConfig',
+  'seed',
+  'temperature',
+  'topP',
+  'topK',
+  'candidateCount',
+  'maxOutputTokens',
+  'stopSequences',
+  'thinkingConfig',
 ]);
 const IMAGE_CONFIG_FIELDS = new Set(['aspectRatio', 'imageSize']);
 
@@ -129,27 +157,54 @@ export class GeminiFake {
   async #handle(received: Received, fault: Fault, res: ServerResponse): Promise<void> {
     const key = received.headers['x-goog-api-key'];
     if (key === undefined) {
-      return rpcError(res, 403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.");
+      return rpcError(
+        res,
+        403,
+        'PERMISSION_DENIED',
+        "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+      );
     }
     if (key !== this.#apiKey || fault.kind === 'auth') {
       return rpcError(res, 400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
-        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'API_KEY_INVALID',
+          domain: 'googleapis.com',
+          metadata: { service: 'generativelanguage.googleapis.com' },
+        },
       ]);
     }
     const match = /^\/v1beta\/models\/([^/:]+):generateContent$/.exec(received.path);
     if (received.method !== 'POST' || match === null) return rpcError(res, 404, 'NOT_FOUND', `Unknown path ${received.path}`);
     const model = decodeURIComponent(match[1] ?? '');
     const spec = MODELS[model];
-    if (spec === undefined) return rpcError(res, 404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
+    if (spec === undefined)
+      return rpcError(res, 404, 'NOT_FOUND', `models/${model} is not found for API version v1beta, or is not supported for generateContent.`);
 
     if (fault.kind === 'status') {
-      return sendJson(res, fault.status, fault.body ?? rpcBody(fault.status, fault.status === 503 ? 'UNAVAILABLE' : 'INTERNAL', fault.status === 503 ? 'The model is overloaded. Please try again later.' : 'An internal error has occurred.'), fault.headers);
+      return sendJson(
+        res,
+        fault.status,
+        fault.body ??
+          rpcBody(
+            fault.status,
+            fault.status === 503 ? 'UNAVAILABLE' : 'INTERNAL',
+            fault.status === 503 ? 'The model is overloaded. Please try again later.' : 'An internal error has occurred.',
+          ),
+        fault.headers,
+      );
     }
     if (fault.kind === 'rate_limit') {
       const details: unknown[] = [
-        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_paid_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel' }] },
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [
+            { quotaMetric: 'generativelanguage.googleapis.com/generate_content_paid_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel' },
+          ],
+        },
       ];
-      if (fault.retryAfterSeconds !== undefined) details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${fault.retryAfterSeconds}s` });
+      if (fault.retryAfterSeconds !== undefined)
+        details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${fault.retryAfterSeconds}s` });
       return rpcError(res, 429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details.', details);
     }
 
@@ -162,8 +217,18 @@ export class GeminiFake {
       const inline = part['inlineData'] as { mimeType?: unknown; data?: unknown } | undefined;
       if (inline === undefined) continue;
       const bytes = Buffer.from(String(inline.data), 'base64');
-      const format = (await sharp(bytes).metadata().catch(() => ({ format: undefined }))).format;
-      if (format === undefined || `image/${format}` !== inline.mimeType) return rpcError(res, 400, 'INVALID_ARGUMENT', 'Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting');
+      const format = (
+        await sharp(bytes)
+          .metadata()
+          .catch(() => ({ format: undefined }))
+      ).format;
+      if (format === undefined || `image/${format}` !== inline.mimeType)
+        return rpcError(
+          res,
+          400,
+          'INVALID_ARGUMENT',
+          'Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+        );
       inputImages.push(bytes);
     }
     const prompt = asText(parts.find((part) => typeof part['text'] === 'string')?.['text'] ?? '');
@@ -182,7 +247,10 @@ export class GeminiFake {
 
     const seed = typeof body.generationConfig?.['seed'] === 'number' ? body.generationConfig['seed'] : this.calls.length;
     const first = inputImages[0];
-    const drawn = first === undefined ? await fakePng(width, height, seed % 50) : await sharp(first).resize(width, height, { fit: 'fill' }).removeAlpha().negate().png().toBuffer();
+    const drawn =
+      first === undefined
+        ? await fakePng(width, height, seed % 50)
+        : await sharp(first).resize(width, height, { fit: 'fill' }).removeAlpha().negate().png().toBuffer();
     const answerParts: Array<Record<string, unknown>> = [];
     if (spec.thinks) {
       // Gemini 3 image models think first, sometimes drawing a draft: both are marked `thought`.
@@ -202,8 +270,14 @@ export class GeminiFake {
         promptTokenCount: promptTokens,
         candidatesTokenCount: imageTokens + 10,
         totalTokenCount: promptTokens + imageTokens + 10 + (spec.thinks ? 150 : 0),
-        promptTokensDetails: [{ modality: 'TEXT', tokenCount: 8 }, ...(inputImages.length > 0 ? [{ modality: 'IMAGE', tokenCount: inputImages.length * 258 }] : [])],
-        candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: imageTokens }, { modality: 'TEXT', tokenCount: 10 }],
+        promptTokensDetails: [
+          { modality: 'TEXT', tokenCount: 8 },
+          ...(inputImages.length > 0 ? [{ modality: 'IMAGE', tokenCount: inputImages.length * 258 }] : []),
+        ],
+        candidatesTokensDetails: [
+          { modality: 'IMAGE', tokenCount: imageTokens },
+          { modality: 'TEXT', tokenCount: 10 },
+        ],
         ...(spec.thinks ? { thoughtsTokenCount: 150 } : {}),
       },
       modelVersion: model,
@@ -231,7 +305,8 @@ function checkRequest(body: GeminiBody, spec: { ratios: readonly string[]; tiers
   if (unknownConfig !== undefined) return `Invalid JSON payload received. Unknown name "${unknownConfig}" at 'generation_config': Cannot find field.`;
   const imageConfig = (config['imageConfig'] ?? {}) as Record<string, unknown>;
   const unknownImage = Object.keys(imageConfig).find((name) => !IMAGE_CONFIG_FIELDS.has(name));
-  if (unknownImage !== undefined) return `Invalid JSON payload received. Unknown name "${unknownImage}" at 'generation_config.image_config': Cannot find field.`;
+  if (unknownImage !== undefined)
+    return `Invalid JSON payload received. Unknown name "${unknownImage}" at 'generation_config.image_config': Cannot find field.`;
   const modalities = config['responseModalities'];
   if (!Array.isArray(modalities) || !modalities.includes('IMAGE')) return 'The model needs responseModalities to include IMAGE.';
   if (config['candidateCount'] !== undefined && config['candidateCount'] !== 1) return 'Multiple candidates is not enabled for this model.';
@@ -244,7 +319,8 @@ function checkRequest(body: GeminiBody, spec: { ratios: readonly string[]; tiers
   const parts = contents[0]?.parts ?? [];
   const textAt = parts.findIndex((part) => typeof part['text'] === 'string');
   if (textAt === -1) return 'contents.parts must contain text.';
-  if (parts.slice(textAt + 1).some((part) => part['inlineData'] !== undefined)) return 'this fake wants the images before the text, as Google\'s editing examples put them.';
+  if (parts.slice(textAt + 1).some((part) => part['inlineData'] !== undefined))
+    return "this fake wants the images before the text, as Google's editing examples put them.";
   return null;
 }
 
@@ -265,9 +341,18 @@ function withoutImage(outcome: Exclude<GeminiOutcome, 'image' | 'two_images'>, m
       : outcome === 'NO_IMAGE' || outcome === 'IMAGE_OTHER'
         ? [{ text: 'I was unable to generate the image.' }]
         : undefined;
-  const finishMessage = outcome.startsWith('IMAGE_') ? 'Unable to show the generated image. The image was filtered out because it violated Google\'s Generative AI Prohibited Use policy.' : undefined;
+  const finishMessage = outcome.startsWith('IMAGE_')
+    ? "Unable to show the generated image. The image was filtered out because it violated Google's Generative AI Prohibited Use policy."
+    : undefined;
   return {
-    candidates: [{ ...(parts === undefined ? {} : { content: { role: 'model', parts } }), finishReason: outcome === 'text_only' ? 'STOP' : outcome, ...(finishMessage === undefined || outcome === 'IMAGE_OTHER' ? {} : { finishMessage }), index: 0 }],
+    candidates: [
+      {
+        ...(parts === undefined ? {} : { content: { role: 'model', parts } }),
+        finishReason: outcome === 'text_only' ? 'STOP' : outcome,
+        ...(finishMessage === undefined || outcome === 'IMAGE_OTHER' ? {} : { finishMessage }),
+        index: 0,
+      },
+    ],
     usageMetadata: { promptTokenCount: 8, candidatesTokenCount: parts === undefined ? 0 : 12, totalTokenCount: 20 },
     modelVersion: model,
     responseId: randomUUID(),

@@ -17,11 +17,16 @@ export async function startOpenAIFake(options: { apiKey?: string; azure?: boolea
     if (received.method === 'GET' && received.path.startsWith('/images/')) return serveImage(stored, received, res);
     const authorized = options.azure === true ? received.headers['api-key'] === apiKey : received.headers['authorization'] === `Bearer ${apiKey}`;
     if (!authorized || fault.kind === 'auth') {
-      return sendJson(res, 401, { error: { message: 'Incorrect API key provided: sk-****.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+      return sendJson(res, 401, {
+        error: { message: 'Incorrect API key provided: sk-****.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+      });
     }
     const path = received.path;
     if (/\/images\/(edits|variations)$/.test(path)) return answerEditOrVariation(received, fault, res, options.azure === true);
-    const isGeneration = options.azure === true ? /^\/openai\/(deployments\/[^/]+\/images\/generations|v1\/images\/generations)$/.test(path) : path.endsWith('/images/generations');
+    const isGeneration =
+      options.azure === true
+        ? /^\/openai\/(deployments\/[^/]+\/images\/generations|v1\/images\/generations)$/.test(path)
+        : path.endsWith('/images/generations');
     if (!isGeneration) return sendJson(res, 404, { error: { message: `Unknown path ${path}`, type: 'invalid_request_error', param: null, code: null } });
     return answerGeneration(received, fault, res, options.azure === true, stored);
   });
@@ -42,20 +47,32 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
   const model = azure && received.path.includes('/deployments/') ? (received.path.split('/')[3] ?? '') : textOr(body['model'], '');
   const gpt = model.startsWith('gpt-image');
   if (gpt && 'response_format' in body) {
-    return sendJson(res, 400, { error: { message: "Unknown parameter: 'response_format'.", type: 'invalid_request_error', param: 'response_format', code: 'unknown_parameter' } });
+    return sendJson(res, 400, {
+      error: { message: "Unknown parameter: 'response_format'.", type: 'invalid_request_error', param: 'response_format', code: 'unknown_parameter' },
+    });
   }
   if (!gpt) {
     const wrong = GPT_ONLY.find((field) => field in body);
-    if (wrong !== undefined) return sendJson(res, 400, { error: { message: `Unknown parameter: '${wrong}'.`, type: 'invalid_request_error', param: wrong, code: 'unknown_parameter' } });
+    if (wrong !== undefined)
+      return sendJson(res, 400, {
+        error: { message: `Unknown parameter: '${wrong}'.`, type: 'invalid_request_error', param: wrong, code: 'unknown_parameter' },
+      });
   }
-  if (fault.kind === 'status') return sendJson(res, fault.status, fault.body ?? { error: { message: 'boom', type: 'server_error', param: null, code: null } }, fault.headers);
-  if (fault.kind === 'echo_auth') return sendJson(res, fault.status, { error: { message: echoAuth(received), type: 'invalid_request_error', param: null, code: 'invalid_request' } });
+  if (fault.kind === 'status')
+    return sendJson(res, fault.status, fault.body ?? { error: { message: 'boom', type: 'server_error', param: null, code: null } }, fault.headers);
+  if (fault.kind === 'echo_auth')
+    return sendJson(res, fault.status, { error: { message: echoAuth(received), type: 'invalid_request_error', param: null, code: 'invalid_request' } });
   if (fault.kind === 'echo_auth_stream' && body['stream'] === true) return sendEchoingStream(res, received);
   if (fault.kind === 'rate_limit') {
     const headers: Record<string, string> = {};
     if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
     if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
-    return sendJson(res, 429, { error: { message: 'Rate limit reached for images per minute.', type: 'requests', param: null, code: 'rate_limit_exceeded' } }, headers);
+    return sendJson(
+      res,
+      429,
+      { error: { message: 'Rate limit reached for images per minute.', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+      headers,
+    );
   }
   if (fault.kind === 'moderation') {
     if (azure) {
@@ -90,7 +107,7 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
       // Some OpenAI-compatible upstreams answer with links whatever was asked.
       const path = `/images/${Date.now()}-${i}.${format}`;
       stored.set(path, bytes);
-      item['url'] = `http://127.0.0.1:${(res.socket?.localPort ?? 0)}${path}`;
+      item['url'] = `http://127.0.0.1:${res.socket?.localPort ?? 0}${path}`;
     } else item['b64_json'] = bytes.toString('base64');
     if (model === 'dall-e-3') item['revised_prompt'] = `An upstream rendering of: ${String(body['prompt'])}`;
     if (azure) item['content_filter_results'] = { hate: { filtered: false, severity: 'safe' } };
@@ -103,11 +120,15 @@ async function answerGeneration(received: Received, fault: Fault, res: ServerRes
       output_format: format,
       quality: body['quality'] ?? 'medium',
       size: body['size'],
-      usage: fault.kind === 'usage' ? fault.usage : { input_tokens: 11, input_tokens_details: { text_tokens: 11, image_tokens: 0 }, output_tokens: 100 * n, total_tokens: 11 + 100 * n },
+      usage:
+        fault.kind === 'usage'
+          ? fault.usage
+          : { input_tokens: 11, input_tokens_details: { text_tokens: 11, image_tokens: 0 }, output_tokens: 100 * n, total_tokens: 11 + 100 * n },
     });
   }
   if (azure) answer['prompt_filter_results'] = [{ prompt_index: 0, content_filter_results: {} }];
-  if (body['stream'] === true) return sendStream(res, data, answer, Number(body['partial_images'] ?? 0), fault, { width: width ?? 1024, height: height ?? 1024, format });
+  if (body['stream'] === true)
+    return sendStream(res, data, answer, Number(body['partial_images'] ?? 0), fault, { width: width ?? 1024, height: height ?? 1024, format });
   if (fault.kind === 'truncate') return sendTruncated(res, answer);
   if (fault.kind === 'compress') return sendCompressed(res, 200, answer, fault.encoding);
   sendJson(res, 200, answer, { 'x-request-id': `upstream-${String(received.headers['x-client-request-id'] ?? 'none')}` });
@@ -122,8 +143,12 @@ function echoAuth(received: Received): string {
 async function sendEchoingStream(res: ServerResponse, received: Received): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   const preview = await fakeImage(64, 64, 'png', 0);
-  res.write(`event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: preview.toString('base64'), partial_image_index: 0 })}\n\n`);
-  res.write(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', code: 'invalid_request', message: echoAuth(received), param: null } })}\n\n`);
+  res.write(
+    `event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: preview.toString('base64'), partial_image_index: 0 })}\n\n`,
+  );
+  res.write(
+    `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', code: 'invalid_request', message: echoAuth(received), param: null } })}\n\n`,
+  );
   res.end();
 }
 
@@ -137,15 +162,25 @@ async function sendStream(
   shape: { width: number; height: number; format: 'png' | 'jpeg' | 'webp' },
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream' });
-  const common = { created_at: Math.floor(Date.now() / 1000), size: `${shape.width}x${shape.height}`, quality: 'low', background: 'opaque', output_format: shape.format };
+  const common = {
+    created_at: Math.floor(Date.now() / 1000),
+    size: `${shape.width}x${shape.height}`,
+    quality: 'low',
+    background: 'opaque',
+    output_format: shape.format,
+  };
   for (const item of data) {
     for (let index = 0; index < partials; index += 1) {
       const preview = await fakeImage(64, 64, shape.format, index);
-      res.write(`event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: preview.toString('base64'), partial_image_index: index, ...common })}\n\n`);
+      res.write(
+        `event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: preview.toString('base64'), partial_image_index: index, ...common })}\n\n`,
+      );
       await new Promise((resolve) => setTimeout(resolve, 5));
       if (fault.kind === 'stall_stream') return; // never another byte
     }
-    res.write(`event: image_generation.completed\ndata: ${JSON.stringify({ type: 'image_generation.completed', b64_json: item['b64_json'], usage: answer['usage'], ...common })}\n\n`);
+    res.write(
+      `event: image_generation.completed\ndata: ${JSON.stringify({ type: 'image_generation.completed', b64_json: item['b64_json'], usage: answer['usage'], ...common })}\n\n`,
+    );
   }
   res.end();
 }
@@ -223,9 +258,12 @@ async function answerEditOrVariation(received: Received, fault: Fault, res: Serv
   const mask = files.find((part) => part.name === 'mask');
   if (mask !== undefined && mask.contentType !== 'image/png') return refuse("Invalid file 'mask': it must be a PNG.", 'mask', 'invalid_value');
   if (!variation && (fields.get('prompt') ?? '') === '') return refuse("Missing required parameter: 'prompt'.", 'prompt', 'missing_required_parameter');
-  if (fault.kind === 'status') return sendJson(res, fault.status, fault.body ?? { error: { message: 'boom', type: 'server_error', param: null, code: null } }, fault.headers);
+  if (fault.kind === 'status')
+    return sendJson(res, fault.status, fault.body ?? { error: { message: 'boom', type: 'server_error', param: null, code: null } }, fault.headers);
   if (fault.kind === 'moderation') {
-    return sendJson(res, 400, { error: { message: 'Your request was rejected by the safety system.', type: 'image_generation_user_error', param: null, code: 'moderation_blocked' } });
+    return sendJson(res, 400, {
+      error: { message: 'Your request was rejected by the safety system.', type: 'image_generation_user_error', param: null, code: 'moderation_blocked' },
+    });
   }
   const [width = 1024, height = 1024] = (fields.get('size') ?? '1024x1024').split('x').map(Number);
   const format = (gpt ? (fields.get('output_format') ?? 'png') : 'png') as 'png' | 'jpeg' | 'webp';
@@ -240,7 +278,12 @@ async function answerEditOrVariation(received: Received, fault: Fault, res: Serv
       output_format: format,
       quality: fields.get('quality') ?? 'medium',
       size: `${width}x${height}`,
-      usage: { input_tokens: 7 + imageTokens, input_tokens_details: { text_tokens: 7, image_tokens: imageTokens }, output_tokens: 100 * n, total_tokens: 7 + imageTokens + 100 * n },
+      usage: {
+        input_tokens: 7 + imageTokens,
+        input_tokens_details: { text_tokens: 7, image_tokens: imageTokens },
+        output_tokens: 100 * n,
+        total_tokens: 7 + imageTokens + 100 * n,
+      },
     });
   }
   sendJson(res, 200, answer);

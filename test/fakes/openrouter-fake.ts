@@ -128,11 +128,17 @@ export class OpenRouterFake {
     if (received.method !== 'POST' || received.path !== '/api/v1/chat/completions') {
       return sendJson(res, 404, { error: { code: 404, message: `Not found: ${received.path}` } });
     }
-    if (fault.kind === 'status') return sendJson(res, fault.status, fault.body ?? { error: { code: fault.status, message: 'Internal Server Error' } }, fault.headers);
+    if (fault.kind === 'status')
+      return sendJson(res, fault.status, fault.body ?? { error: { code: fault.status, message: 'Internal Server Error' } }, fault.headers);
     if (fault.kind === 'rate_limit') {
       const headers: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
-      return sendJson(res, 429, { error: { code: 429, message: 'Rate limit exceeded: too many requests', metadata: { provider_name: 'Google AI Studio' } } }, headers);
+      return sendJson(
+        res,
+        429,
+        { error: { code: 429, message: 'Rate limit exceeded: too many requests', metadata: { provider_name: 'Google AI Studio' } } },
+        headers,
+      );
     }
     const body = (received.json ?? {}) as Record<string, unknown>;
     const refused = check(body);
@@ -143,7 +149,12 @@ export class OpenRouterFake {
         error: {
           code: 403,
           message: `${model} requires moderation on Google AI Studio. Your input was flagged for "violence/graphic". No credits were charged.`,
-          metadata: { reasons: ['violence/graphic'], flagged_input: String(promptOf(body)).slice(0, 100), provider_name: 'Google AI Studio', model_slug: model },
+          metadata: {
+            reasons: ['violence/graphic'],
+            flagged_input: String(promptOf(body)).slice(0, 100),
+            provider_name: 'Google AI Studio',
+            model_slug: model,
+          },
         },
       });
     }
@@ -161,7 +172,11 @@ export class OpenRouterFake {
     for (let i = 0; i < pictures; i += 1) {
       const bytes = await fakeImage(w * scale, h * scale, 'png', i);
       const url =
-        fault.kind === 'bad_base64' ? 'data:image/png;base64,!!!not base64!!!' : answer === 'link' ? this.#store(bytes) : `data:image/png;base64,${bytes.toString('base64')}`;
+        fault.kind === 'bad_base64'
+          ? 'data:image/png;base64,!!!not base64!!!'
+          : answer === 'link'
+            ? this.#store(bytes)
+            : `data:image/png;base64,${bytes.toString('base64')}`;
       images.push({ type: 'image_url', image_url: { url }, index: i });
     }
     const ended: Record<OpenRouterAnswer, { finish: string | null; native: string | null; content: string | null }> = {
@@ -176,7 +191,10 @@ export class OpenRouterFake {
     const end = ended[answer];
     const reply =
       answer === 'provider_error'
-        ? { id: `gen-${randomUUID()}`, error: { code: 502, message: 'Provider returned error', metadata: { provider_name: 'Google AI Studio', raw: 'upstream connect error' } } }
+        ? {
+            id: `gen-${randomUUID()}`,
+            error: { code: 502, message: 'Provider returned error', metadata: { provider_name: 'Google AI Studio', raw: 'upstream connect error' } },
+          }
         : {
             id: `gen-${randomUUID()}`,
             provider: 'Google AI Studio',
@@ -224,7 +242,8 @@ function check(body: Record<string, unknown>): string | null {
   if (!Array.isArray(messages) || messages.length === 0) return 'messages is required';
   if (promptOf(body) === '') return 'the user message needs text';
   const config = body['image_config'] as { aspect_ratio?: unknown; image_size?: unknown } | undefined;
-  if (config?.aspect_ratio !== undefined && GEMINI_SIZES[asText(config.aspect_ratio)] === undefined) return `Unsupported aspect_ratio ${asText(config.aspect_ratio)}`;
+  if (config?.aspect_ratio !== undefined && GEMINI_SIZES[asText(config.aspect_ratio)] === undefined)
+    return `Unsupported aspect_ratio ${asText(config.aspect_ratio)}`;
   if (config?.image_size !== undefined && SCALE[asText(config.image_size)] === undefined) return `Unsupported image_size ${asText(config.image_size)}`;
   return null;
 }

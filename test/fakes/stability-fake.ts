@@ -35,7 +35,25 @@ const ONE_MEGAPIXEL: Readonly<Record<string, readonly [number, number]>> = {
   '9:21': [640, 1536],
 };
 const SD3_MODELS = ['sd3.5-large', 'sd3.5-large-turbo', 'sd3.5-medium', 'sd3.5-flash'];
-const STYLE_PRESETS = ['3d-model', 'analog-film', 'anime', 'cinematic', 'comic-book', 'digital-art', 'enhance', 'fantasy-art', 'isometric', 'line-art', 'low-poly', 'modeling-compound', 'neon-punk', 'origami', 'photographic', 'pixel-art', 'tile-texture'];
+const STYLE_PRESETS = [
+  '3d-model',
+  'analog-film',
+  'anime',
+  'cinematic',
+  'comic-book',
+  'digital-art',
+  'enhance',
+  'fantasy-art',
+  'isometric',
+  'line-art',
+  'low-poly',
+  'modeling-compound',
+  'neon-punk',
+  'origami',
+  'photographic',
+  'pixel-art',
+  'tile-texture',
+];
 const GENERATE_FIELDS = ['prompt', 'negative_prompt', 'aspect_ratio', 'seed', 'output_format', 'style_preset'];
 /** Fields each endpoint takes (API reference); anything else is refused, so a stray `n` shows. */
 const FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -97,8 +115,7 @@ export class StabilityFake {
   }
 
   async #handle(received: Received, fault: Fault, res: ServerResponse): Promise<void> {
-    const error = (status: number, name: string, ...errors: string[]): void =>
-      sendJson(res, status, { id: randomBytes(16).toString('hex'), name, errors });
+    const error = (status: number, name: string, ...errors: string[]): void => sendJson(res, status, { id: randomBytes(16).toString('hex'), name, errors });
 
     if (received.headers['authorization'] !== `Bearer ${this.#apiKey}` || fault.kind === 'auth') {
       return error(401, 'unauthorized', 'authorization: invalid or missing header value');
@@ -153,7 +170,11 @@ export class StabilityFake {
     }
 
     if (fault.kind === 'moderation' || prompt.includes('forbidden')) {
-      return error(403, 'content_moderation', 'Your request was flagged by our content moderation system, as a result your request was denied and you were not charged.');
+      return error(
+        403,
+        'content_moderation',
+        'Your request was flagged by our content moderation system, as a result your request was denied and you were not charged.',
+      );
     }
     if (fault.kind === 'status') {
       if (fault.body !== undefined) return sendJson(res, fault.status, fault.body, fault.headers);
@@ -162,7 +183,11 @@ export class StabilityFake {
     if (fault.kind === 'rate_limit') {
       const headers: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
-      const body = { id: randomBytes(16).toString('hex'), name: 'rate_limit_exceeded', errors: ['You have exceeded the rate limit of 150 requests within a 10 second period, and have been timed out for 60 seconds.'] };
+      const body = {
+        id: randomBytes(16).toString('hex'),
+        name: 'rate_limit_exceeded',
+        errors: ['You have exceeded the rate limit of 150 requests within a 10 second period, and have been timed out for 60 seconds.'],
+      };
       return sendJson(res, 429, body, headers);
     }
 
@@ -185,7 +210,11 @@ export class StabilityFake {
     }
     // What Stability sends in JSON mode: the image's own type as a parameter.
     const text = JSON.stringify(body);
-    res.writeHead(200, { 'content-type': `application/json; type=image/${format}`, 'content-length': Buffer.byteLength(text), 'x-request-id': randomBytes(8).toString('hex') });
+    res.writeHead(200, {
+      'content-type': `application/json; type=image/${format}`,
+      'content-length': Buffer.byteLength(text),
+      'x-request-id': randomBytes(8).toString('hex'),
+    });
     res.end(text);
   }
 

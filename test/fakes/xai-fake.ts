@@ -118,7 +118,8 @@ export class XaiFake {
     if (received.method !== 'POST' || (received.path !== '/v1/images/generations' && !edit)) {
       return sendJson(res, 404, { code: 'Some requested entity was not found', error: `No route for ${received.method} ${received.path}` });
     }
-    if (fault.kind === 'status') return sendJson(res, fault.status, fault.body ?? { code: 'Internal error', error: 'Service temporarily unavailable.' }, fault.headers);
+    if (fault.kind === 'status')
+      return sendJson(res, fault.status, fault.body ?? { code: 'Internal error', error: 'Service temporarily unavailable.' }, fault.headers);
     if (fault.kind === 'rate_limit') {
       const headers: Record<string, string> = {};
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
@@ -145,7 +146,11 @@ export class XaiFake {
         continue;
       }
       const bytes = await fakeImage(width, height, 'jpeg', i);
-      const item: Record<string, unknown> = { mime_type: 'image/jpeg', revised_prompt: `A detailed rendering of ${asText(body['prompt'])}`, respect_moderation: true };
+      const item: Record<string, unknown> = {
+        mime_type: 'image/jpeg',
+        revised_prompt: `A detailed rendering of ${asText(body['prompt'])}`,
+        respect_moderation: true,
+      };
       if (asUrl) item['url'] = this.#store(bytes, answer === 'expired_links');
       else if (fault.kind === 'bad_base64') item['b64_json'] = '!!!not base64!!!';
       else item['b64_json'] = answer === 'data_uri' ? `data:image/jpeg;base64,${bytes.toString('base64')}` : bytes.toString('base64');
@@ -162,14 +167,18 @@ export class XaiFake {
     const extra = MODELS[model];
     if (extra === undefined) return { status: 404, message: `The model ${model} does not exist or your team does not have access to it.` };
     for (const field of Object.keys(body)) {
-      if (!COMMON_FIELDS.has(field) && !extra.includes(field) && !(edit && EDIT_FIELDS.has(field))) return { status: 400, message: `Argument not supported: ${field}` };
+      if (!COMMON_FIELDS.has(field) && !extra.includes(field) && !(edit && EDIT_FIELDS.has(field)))
+        return { status: 400, message: `Argument not supported: ${field}` };
     }
     if (typeof body['prompt'] !== 'string' || body['prompt'] === '') return { status: 400, message: 'prompt is required' };
     const n = body['n'] ?? 1;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10) return { status: 400, message: 'n must be between 1 and 10' };
-    if (body['aspect_ratio'] !== undefined && SIZES_1K[asText(body['aspect_ratio'])] === undefined) return { status: 400, message: `Invalid aspect_ratio ${asText(body['aspect_ratio'])}` };
-    if (body['resolution'] !== undefined && body['resolution'] !== '1k' && body['resolution'] !== '2k') return { status: 422, message: `Invalid resolution ${asText(body['resolution'])}` };
-    if (body['response_format'] !== undefined && body['response_format'] !== 'url' && body['response_format'] !== 'b64_json') return { status: 400, message: 'Invalid response_format' };
+    if (body['aspect_ratio'] !== undefined && SIZES_1K[asText(body['aspect_ratio'])] === undefined)
+      return { status: 400, message: `Invalid aspect_ratio ${asText(body['aspect_ratio'])}` };
+    if (body['resolution'] !== undefined && body['resolution'] !== '1k' && body['resolution'] !== '2k')
+      return { status: 422, message: `Invalid resolution ${asText(body['resolution'])}` };
+    if (body['response_format'] !== undefined && body['response_format'] !== 'url' && body['response_format'] !== 'b64_json')
+      return { status: 400, message: 'Invalid response_format' };
     if (body['quality'] !== undefined && !['low', 'medium', 'high'].includes(asText(body['quality']))) return { status: 400, message: 'Invalid quality' };
     if (edit) {
       const images = body['images'] ?? (body['image'] === undefined ? [] : [body['image']]);

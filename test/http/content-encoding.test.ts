@@ -18,7 +18,17 @@ describe('compressed upstream answers', () => {
   let gateway: TestGateway;
   before(async () => {
     upstream = await startOpenAIFake();
-    const channels = [{ id: 'up', provider: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-test', models: { 'gpt-image-1': 'gpt-image-1' }, local: true, timeoutMs: 5000 }];
+    const channels = [
+      {
+        id: 'up',
+        provider: 'openai',
+        baseUrl: `${upstream.url}/v1`,
+        apiKey: 'sk-upstream-test',
+        models: { 'gpt-image-1': 'gpt-image-1' },
+        local: true,
+        timeoutMs: 5000,
+      },
+    ];
     gateway = await startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) });
   });
   after(async () => {

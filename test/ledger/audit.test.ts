@@ -55,15 +55,27 @@ for (const dialect of DIALECTS) {
       // A hold its process never closed, past its expiry.
       await ledger.reserve(row.id, 'req_dead', 'dall-e-2', 10_000, -1);
       // Images recorded without a charge, and a charge whose images are missing, negative, and above its hold.
-      await database.db.insertInto('images').values(imageRow(row.id, 'req_uncharged', 3)).execute();
+      await database.db
+        .insertInto('images')
+        .values(imageRow(row.id, 'req_uncharged', 3))
+        .execute();
       const base = { api_key_id: row.id, model: 'dall-e-2', ref_id: null, created_at_ms: NOW_MS, expires_at_ms: null };
-      await database.db.insertInto('ledger_entries').values({ ...base, id: 'led_neg', request_id: 'req_neg', kind: 'charge', amount_micro_usd: -5, image_count: 1 }).execute();
+      await database.db
+        .insertInto('ledger_entries')
+        .values({ ...base, id: 'led_neg', request_id: 'req_neg', kind: 'charge', amount_micro_usd: -5, image_count: 1 })
+        .execute();
       await database.db.updateTable('api_keys').set({ committed_micro_usd: 1 }).where('id', '=', row.id).execute();
-      const rules = (await run()).violations.filter((v) => v.apiKeyId === row.id).map((v) => v.rule).sort();
+      const rules = (await run()).violations
+        .filter((v) => v.apiKeyId === row.id)
+        .map((v) => v.rule)
+        .sort();
       assert.deepEqual(rules, ['charge_negative', 'charge_without_images', 'committed_total', 'hold_open_past_expiry', 'images_without_charge']);
       const above = (await run()).violations.find((v) => v.requestId === 'req_neg' && v.rule === 'charge_above_hold');
       assert.equal(above, undefined, 'a negative charge is not also above its hold');
-      await database.db.insertInto('ledger_entries').values({ ...base, id: 'led_big', request_id: 'req_ok2', kind: 'charge', amount_micro_usd: 99, image_count: 0 }).execute();
+      await database.db
+        .insertInto('ledger_entries')
+        .values({ ...base, id: 'led_big', request_id: 'req_ok2', kind: 'charge', amount_micro_usd: 99, image_count: 0 })
+        .execute();
       assert.ok((await run()).violations.some((v) => v.requestId === 'req_ok2' && v.rule === 'charge_above_hold'));
     });
   });

@@ -21,13 +21,18 @@ const LIMITS: UsageLimits = {
 };
 
 function usage(text: number, image: number, output: number): ImageUsage {
-  return { input_tokens: text + image, input_tokens_details: { text_tokens: text, image_tokens: image }, output_tokens: output, total_tokens: text + image + output };
+  return {
+    input_tokens: text + image,
+    input_tokens_details: { text_tokens: text, image_tokens: image },
+    output_tokens: output,
+    total_tokens: text + image + output,
+  };
 }
 
 const estimate = computeUsage(gptImage1, 'low', { width: 1024, height: 1024 }, 2, 'a lighthouse at dusk');
 
 describe('usage guard', () => {
-  it("passes a sane report through unchanged, and uses the estimate when there is none", () => {
+  it('passes a sane report through unchanged, and uses the estimate when there is none', () => {
     const honest = usage(6, 0, 544);
     assert.deepEqual(guardUsage(LIMITS, honest), { usage: honest, source: 'upstream', findings: [] });
     assert.deepEqual(guardUsage(LIMITS, undefined), { usage: estimate, source: 'estimate', findings: [] });
@@ -44,7 +49,10 @@ describe('usage guard', () => {
       const guarded = guardUsage(LIMITS, { ...usage(6, 0, 544), output_tokens: value });
       assert.equal(guarded.source, 'estimate');
       assert.deepEqual(guarded.usage, estimate);
-      assert.deepEqual(guarded.findings.map((f) => [f.kind, f.field]), [['usage_not_a_count', 'output_tokens']]);
+      assert.deepEqual(
+        guarded.findings.map((f) => [f.kind, f.field]),
+        [['usage_not_a_count', 'output_tokens']],
+      );
     });
   }
 
@@ -53,11 +61,14 @@ describe('usage guard', () => {
     // The adapters' types promise an ImageUsage; the guard must not believe them.
     const guarded = guardUsage(LIMITS, wire as ImageUsage);
     assert.equal(guarded.source, 'estimate');
-    assert.deepEqual(guarded.findings.map((f) => [f.field, f.reported]), [
-      ['input_tokens', 'string'],
-      ['input_tokens_details.text_tokens', 'missing'],
-      ['input_tokens_details.image_tokens', 'missing'],
-    ]);
+    assert.deepEqual(
+      guarded.findings.map((f) => [f.field, f.reported]),
+      [
+        ['input_tokens', 'string'],
+        ['input_tokens_details.text_tokens', 'missing'],
+        ['input_tokens_details.image_tokens', 'missing'],
+      ],
+    );
   });
 
   it(`output tokens: up to twice the token table for the size, quality and count (plus partial images)`, () => {

@@ -113,9 +113,7 @@ describe('RedisConcurrencyLimiter', () => {
 
   it('grants exactly max of 50 concurrent acquires over 3 connections', async () => {
     const limiters = redis.clients.map((client) => new RedisConcurrencyLimiter(client, redis.prefix));
-    const leases = await Promise.all(
-      Array.from({ length: 50 }, async (_, i) => limiters[i % limiters.length]?.acquire('replicas', 5, LONG_LEASE_MS) ?? null),
-    );
+    const leases = await Promise.all(Array.from({ length: 50 }, async (_, i) => limiters[i % limiters.length]?.acquire('replicas', 5, LONG_LEASE_MS) ?? null));
     assert.equal(granted(leases).length, 5);
   });
 

@@ -25,8 +25,7 @@ function rateLimiterSuite(name: string, factory: () => Promise<RateFixture>): vo
     after(async () => {
       await fx.close();
     });
-    const consume = (key: string, cost: number, rule: RateRule = RULE): Promise<RateDecision> =>
-      fx.limiter.consume(key, cost, rule, fx.clock.nowMs());
+    const consume = (key: string, cost: number, rule: RateRule = RULE): Promise<RateDecision> => fx.limiter.consume(key, cost, rule, fx.clock.nowMs());
 
     it('lets a full bucket burst to its limit, then denies with the time until one token', async () => {
       for (let i = 0; i < RULE.limit; i += 1) {
@@ -172,9 +171,7 @@ describe('RedisRateLimiter', () => {
   it('allows exactly the limit out of 200 concurrent consumes over 3 connections', async () => {
     const limiters = redis.clients.map((client) => new RedisRateLimiter(client, redis.prefix));
     const rule: RateRule = { limit: 50, windowMs: 3_600_000 };
-    const decisions = await Promise.all(
-      Array.from({ length: 200 }, async (_, i) => limiters[i % limiters.length]?.consume('replicas', 1, rule)),
-    );
+    const decisions = await Promise.all(Array.from({ length: 200 }, async (_, i) => limiters[i % limiters.length]?.consume('replicas', 1, rule)));
     assert.equal(decisions.filter((d) => d?.allowed === true).length, 50);
   });
 

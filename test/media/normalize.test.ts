@@ -45,20 +45,27 @@ describe('normalizeImage', () => {
   });
 
   it('hands back a jpeg as it is when it is already compressed at least as much as asked', async () => {
-    const jpeg = await sharp(await picture(64, 48)).jpeg({ quality: 60 }).toBuffer();
+    const jpeg = await sharp(await picture(64, 48))
+      .jpeg({ quality: 60 })
+      .toBuffer();
     assert.equal((await normalizeImage(jpeg, target({ format: 'jpeg', compressionPct: 80 }))).bytes, jpeg);
     assert.equal((await normalizeImage(jpeg, target({ format: 'jpeg', compressionPct: 100 }))).bytes, jpeg);
   });
 
   it('re-encodes a jpeg much less compressed than asked', async () => {
-    const jpeg = await sharp(await picture(64, 48)).jpeg({ quality: 98 }).toBuffer();
+    const jpeg = await sharp(await picture(64, 48))
+      .jpeg({ quality: 98 })
+      .toBuffer();
     const result = await normalizeImage(jpeg, target({ format: 'jpeg', compressionPct: 40 }));
     assert.notEqual(result.bytes, jpeg);
     assert.ok(result.bytes.length < jpeg.length, 'the re-encoded jpeg is smaller');
   });
 
   it('converts a CMYK jpeg to sRGB', async () => {
-    const cmyk = await sharp(await picture(64, 48)).toColourspace('cmyk').jpeg({ quality: 80 }).toBuffer();
+    const cmyk = await sharp(await picture(64, 48))
+      .toColourspace('cmyk')
+      .jpeg({ quality: 80 })
+      .toBuffer();
     assert.equal((await sharp(cmyk).metadata()).space, 'cmyk');
     const result = await normalizeImage(cmyk, target({ format: 'jpeg', compressionPct: 80 }));
     assert.notEqual(result.bytes, cmyk);

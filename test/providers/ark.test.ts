@@ -22,7 +22,11 @@ const NEVER_SENT = ['n', 'seed', 'guidance_scale', 'quality', 'style', 'user', '
 describe('ark provider against a fake Volcengine Ark', () => {
   let fake: ArkFake;
   const built: Array<ReturnType<typeof channelFor>> = [];
-  const channel = (id: string, options: Record<string, unknown> = {}, models: Record<string, string> = { [SEEDREAM_4]: SEEDREAM_4, [SEEDREAM_45]: SEEDREAM_45 }) => {
+  const channel = (
+    id: string,
+    options: Record<string, unknown> = {},
+    models: Record<string, string> = { [SEEDREAM_4]: SEEDREAM_4, [SEEDREAM_45]: SEEDREAM_45 },
+  ) => {
     const made = channelFor({ id, provider: 'ark', baseUrl: fake.baseUrl, models, options });
     built.push(made);
     return made.routed;
@@ -86,7 +90,11 @@ describe('ark provider against a fake Volcengine Ark', () => {
 
     it('reports the size Ark says it drew (data[].size, also written with ×), not the one asked', async () => {
       const drawn = await fakeImage(1024, 576, 'jpeg');
-      fake.server.queue({ kind: 'status', status: 200, body: { model: SEEDREAM_4, created: 1, data: [{ b64_json: drawn.toString('base64'), size: '1024×576' }], usage: { generated_images: 1 } } });
+      fake.server.queue({
+        kind: 'status',
+        status: 200,
+        body: { model: SEEDREAM_4, created: 1, data: [{ b64_json: drawn.toString('base64'), size: '1024×576' }], usage: { generated_images: 1 } },
+      });
       const result = await generate({ size: '1280x720' });
       assert.deepEqual(result.deliveredSize, { width: 1024, height: 576 });
     });
@@ -127,8 +135,11 @@ describe('ark provider against a fake Volcengine Ark', () => {
     it('fails with a retryable error when the link has already expired (TOS answers 403)', async () => {
       fake.urlTtlMs = -1000;
       try {
-        await expectError(gen(requestFor({ model: SEEDREAM_4, prompt: 'a kite', size: '1024x1024' }), channel('ark-url-expired', { responseFormat: 'url' })), 'upstream_error', true, (e) =>
-          assert.match(e.message, /403/),
+        await expectError(
+          gen(requestFor({ model: SEEDREAM_4, prompt: 'a kite', size: '1024x1024' }), channel('ark-url-expired', { responseFormat: 'url' })),
+          'upstream_error',
+          true,
+          (e) => assert.match(e.message, /403/),
         );
       } finally {
         fake.urlTtlMs = 60_000;
@@ -199,16 +210,27 @@ describe('ark provider against a fake Volcengine Ark', () => {
       fake.server.queue(fault);
       await expectError(generate(), code, retryable, check);
     };
-    it('maps a refused prompt (400 InputTextSensitiveContentDetected) to content_policy_violation', fails({ kind: 'moderation' }, 'content_policy_violation', false));
+    it(
+      'maps a refused prompt (400 InputTextSensitiveContentDetected) to content_policy_violation',
+      fails({ kind: 'moderation' }, 'content_policy_violation', false),
+    );
     it('maps a refused reference image (400 InputImageSensitiveContentDetected) to content_policy_violation', () =>
       fails(
-        { kind: 'status', status: 400, body: arkError('InputImageSensitiveContentDetected', 'BadRequest', 'The request failed because the input image may contain sensitive information.') },
+        {
+          kind: 'status',
+          status: 400,
+          body: arkError('InputImageSensitiveContentDetected', 'BadRequest', 'The request failed because the input image may contain sensitive information.'),
+        },
         'content_policy_violation',
         false,
       )());
     it('maps a refusal carried in an HTTP 200 (top-level error) to content_policy_violation', () =>
       fails(
-        { kind: 'status', status: 200, body: arkError('OutputImageSensitiveContentDetected', 'BadRequest', 'The output image may contain sensitive information.') },
+        {
+          kind: 'status',
+          status: 200,
+          body: arkError('OutputImageSensitiveContentDetected', 'BadRequest', 'The output image may contain sensitive information.'),
+        },
         'content_policy_violation',
         false,
       )());
@@ -216,9 +238,16 @@ describe('ark provider against a fake Volcengine Ark', () => {
       fake.queuePictures('internal');
       await expectError(generate(), 'upstream_error', true);
     });
-    it('maps 429 RateLimitExceeded to a retryable rate limit with its Retry-After', fails({ kind: 'rate_limit', retryAfterSeconds: 7 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 7)));
+    it(
+      'maps 429 RateLimitExceeded to a retryable rate limit with its Retry-After',
+      fails({ kind: 'rate_limit', retryAfterSeconds: 7 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 7)),
+    );
     it('maps 429 QuotaExceeded (free quota used up) to a configuration error, not a retry', () =>
-      fails({ kind: 'status', status: 429, body: arkError('QuotaExceeded', 'TooManyRequests', 'You have exceeded the quota.') }, 'upstream_configuration_error', false)());
+      fails(
+        { kind: 'status', status: 429, body: arkError('QuotaExceeded', 'TooManyRequests', 'You have exceeded the quota.') },
+        'upstream_configuration_error',
+        false,
+      )());
     it('maps 500 InternalServiceError to a retryable upstream error', fails({ kind: 'status', status: 500 }, 'upstream_error', true));
     it('maps 503 without an Ark body to a retryable upstream error', fails({ kind: 'status', status: 503, body: 'overloaded' }, 'upstream_error', true));
     it('maps 401 AuthenticationError to a 502 configuration error that never names the key', () =>
@@ -227,17 +256,33 @@ describe('ark provider against a fake Volcengine Ark', () => {
         assert.ok(!e.message.includes('sk-'));
       })());
     it('maps 403 AccountOverdueError to a configuration error', () =>
-      fails({ kind: 'status', status: 403, body: arkError('AccountOverdueError', 'Forbidden', 'Your account has an overdue balance.') }, 'upstream_configuration_error', false)());
+      fails(
+        { kind: 'status', status: 403, body: arkError('AccountOverdueError', 'Forbidden', 'Your account has an overdue balance.') },
+        'upstream_configuration_error',
+        false,
+      )());
     it('maps an unknown model or endpoint (404) to a configuration error', async () => {
-      await expectError(gen(requestFor({ model: SEEDREAM_4, prompt: 'x', size: '1024x1024' }), channel('ark-wrong', {}, { [SEEDREAM_4]: 'ep-missing' })), 'upstream_configuration_error', false);
+      await expectError(
+        gen(requestFor({ model: SEEDREAM_4, prompt: 'x', size: '1024x1024' }), channel('ark-wrong', {}, { [SEEDREAM_4]: 'ep-missing' })),
+        'upstream_configuration_error',
+        false,
+      );
     });
     it('maps 400 InvalidParameter to invalid_value with Ark’s message', () =>
-      fails({ kind: 'status', status: 400, body: arkError('InvalidParameter.size', 'BadRequest', 'The size is not valid.') }, 'invalid_value', false, (e) => assert.match(e.message, /size is not valid/))());
+      fails({ kind: 'status', status: 400, body: arkError('InvalidParameter.size', 'BadRequest', 'The size is not valid.') }, 'invalid_value', false, (e) =>
+        assert.match(e.message, /size is not valid/),
+      )());
     it('treats a truncated answer as retryable', fails({ kind: 'truncate' }, 'upstream_error', true));
     it('treats a garbled answer as retryable upstream_malformed', fails({ kind: 'invalid_json' }, 'upstream_malformed', true));
     it('treats bad base64 as retryable upstream_malformed', fails({ kind: 'bad_base64' }, 'upstream_malformed', true));
-    it('treats an answer of another shape as retryable upstream_malformed', fails({ kind: 'status', status: 200, body: { data: 'nope' } }, 'upstream_malformed', true));
-    it('treats an answer without data or error as retryable upstream_malformed', fails({ kind: 'status', status: 200, body: { created: 1 } }, 'upstream_malformed', true));
+    it(
+      'treats an answer of another shape as retryable upstream_malformed',
+      fails({ kind: 'status', status: 200, body: { data: 'nope' } }, 'upstream_malformed', true),
+    );
+    it(
+      'treats an answer without data or error as retryable upstream_malformed',
+      fails({ kind: 'status', status: 200, body: { created: 1 } }, 'upstream_malformed', true),
+    );
 
     it('keeps the pictures when usage.generated_images disagrees with them (logged, not failed)', async () => {
       fake.server.queue({ kind: 'usage', usage: { generated_images: 3, output_tokens: 1, total_tokens: 1 } });
@@ -267,7 +312,15 @@ describe('ark provider against a fake Volcengine Ark', () => {
       Promise.all(
         Array.from({ length: count }, async (_, i) => {
           const format = i % 2 === 0 ? 'png' : 'jpeg';
-          return { param: `image[${i}]`, bytes: await fakeImage(64, 48, format, i), format, width: 64, height: 48, hasAlpha: false, filename: `ref${i}.${format}` } as const;
+          return {
+            param: `image[${i}]`,
+            bytes: await fakeImage(64, 48, format, i),
+            format,
+            width: 64,
+            height: 48,
+            hasAlpha: false,
+            filename: `ref${i}.${format}`,
+          } as const;
         }),
       );
     const edit = async (refs: readonly InputImage[], body: Record<string, unknown> = {}, mask: InputImage | null = null): Promise<ProviderResult> => {
@@ -305,11 +358,14 @@ describe('ark provider against a fake Volcengine Ark', () => {
   });
 
   it('refuses a channel option it cannot read when the channel is built (at boot), naming it', () => {
-    assert.throws(() => channel('ark-bad', { responseFormat: 'png' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /channels\.0 \(ark-bad\)\.options\.responseFormat/);
-      return true;
-    });
+    assert.throws(
+      () => channel('ark-bad', { responseFormat: 'png' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /channels\.0 \(ark-bad\)\.options\.responseFormat/);
+        return true;
+      },
+    );
   });
 
   it('serves ByteDance models only', () => {

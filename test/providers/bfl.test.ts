@@ -107,7 +107,7 @@ describe('bfl provider against a fake BFL API', () => {
       assert.equal(body['output_format'], 'webp');
     });
 
-    it('snaps a size off BFL\'s grid onto it and reports the size delivered', async () => {
+    it("snaps a size off BFL's grid onto it and reports the size delivered", async () => {
       // 800x160 passes the catalog's free rule, but BFL's edges start at 256: scaled up, ratio kept.
       const result = await generate({ size: '800x160' });
       const body = fake.submits[0]?.json as Record<string, unknown>;
@@ -141,7 +141,7 @@ describe('bfl provider against a fake BFL API', () => {
       assert.equal(result.deliveredSize, undefined);
     });
 
-    it('sends the channel\'s safety tolerance and prompt upsampling to FLUX.1 endpoints', async () => {
+    it("sends the channel's safety tolerance and prompt upsampling to FLUX.1 endpoints", async () => {
       const loose = channel('bfl-loose', { ...FAST_POLLS, safetyTolerance: '6', promptUpsampling: true });
       await gen(requestFor({ model: 'flux-dev', prompt: 'a kite' }), loose);
       const body = fake.submits[0]?.json as Record<string, unknown>;
@@ -166,7 +166,7 @@ describe('bfl provider against a fake BFL API', () => {
       await expectError(generate(), code, retryable, check);
       assert.equal(fake.downloads.length, 0, 'nothing to download');
     };
-    it('maps Content Moderated (HTTP 200) to content_policy_violation with BFL\'s reason', () =>
+    it("maps Content Moderated (HTTP 200) to content_policy_violation with BFL's reason", () =>
       endsWith('content_moderated', 'content_policy_violation', false, (e) => {
         assert.equal(e.status, 400);
         assert.match(e.message, /Derivative Works Filter/);
@@ -204,15 +204,22 @@ describe('bfl provider against a fake BFL API', () => {
     it('maps 429 to a retryable rate limit with the retry_after of its body', () =>
       submitFails({ kind: 'rate_limit', retryAfterSeconds: 7 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 7))());
     it('prefers a Retry-After header on a 429 when there is one', () =>
-      submitFails({ kind: 'status', status: 429, body: { detail: 'Too many active tasks' }, headers: { 'retry-after': '3' } }, 'rate_limit_exceeded', true, (e) =>
-        assert.equal(e.retryAfterSeconds, 3))());
+      submitFails(
+        { kind: 'status', status: 429, body: { detail: 'Too many active tasks' }, headers: { 'retry-after': '3' } },
+        'rate_limit_exceeded',
+        true,
+        (e) => assert.equal(e.retryAfterSeconds, 3),
+      )());
     it('maps 500 to a retryable upstream error', submitFails({ kind: 'status', status: 500 }, 'upstream_error', true));
     it('maps 401 to a 502 configuration error that never names the key', () =>
       submitFails({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => {
         assert.equal(e.status, 502);
         assert.ok(!e.message.includes(fake.apiKey));
       })());
-    it('maps 402 (no credits) to a configuration error', submitFails({ kind: 'status', status: 402, body: { detail: 'Insufficient credits' } }, 'upstream_configuration_error', false));
+    it(
+      'maps 402 (no credits) to a configuration error',
+      submitFails({ kind: 'status', status: 402, body: { detail: 'Insufficient credits' } }, 'upstream_configuration_error', false),
+    );
     it('maps a 422 to invalid_value quoting the field BFL names', () =>
       submitFails(
         { kind: 'status', status: 422, body: { detail: [{ loc: ['body', 'width'], msg: 'Input should be a multiple of 32', type: 'multiple_of' }] } },
@@ -228,7 +235,7 @@ describe('bfl provider against a fake BFL API', () => {
       await expectError(gen(requestFor({ model: 'flux-pro-1.1', prompt: 'x' }), wrong), 'upstream_configuration_error', false);
     });
 
-    it('never sends the key to a polling_url off the base URL\'s site', async () => {
+    it("never sends the key to a polling_url off the base URL's site", async () => {
       fake.pollingOrigin = fake.regional.url.replace('127.0.0.1', 'localhost');
       await expectError(generate(), 'upstream_error', false, (e) => assert.match(e.message, /polling URL outside/));
       assert.equal(fake.submits.length, 1);
@@ -239,7 +246,14 @@ describe('bfl provider against a fake BFL API', () => {
   describe('poll faults and cancellation', () => {
     it('rides out failed polls (garbled, 5xx, throttled) without creating a second task', async () => {
       fake.pollsUntilDone = 5;
-      fake.regional.queue({ kind: 'ok' }, { kind: 'invalid_json' }, { kind: 'status', status: 502 }, { kind: 'ok' }, { kind: 'truncate' }, { kind: 'rate_limit', retryAfterSeconds: 1 });
+      fake.regional.queue(
+        { kind: 'ok' },
+        { kind: 'invalid_json' },
+        { kind: 'status', status: 502 },
+        { kind: 'ok' },
+        { kind: 'truncate' },
+        { kind: 'rate_limit', retryAfterSeconds: 1 },
+      );
       const result = await generate();
       assert.equal(result.images.length, 1);
       assert.equal(fake.submits.length, 1);
@@ -312,7 +326,10 @@ describe('bfl provider against a fake BFL API', () => {
 
     it('refuses a mask (Kontext edits by instruction) without creating a task', async () => {
       const image = await fakePng(512, 512, 3);
-      const mask = await sharp(await fakePng(512, 512, 4)).ensureAlpha().png().toBuffer();
+      const mask = await sharp(await fakePng(512, 512, 4))
+        .ensureAlpha()
+        .png()
+        .toBuffer();
       await expectError(edit(await editRequest({}, [image], mask)), 'unsupported_parameter', false, (e) => assert.equal(e.param, 'mask'));
       assert.equal(fake.submits.length, 0);
     });
@@ -320,11 +337,14 @@ describe('bfl provider against a fake BFL API', () => {
 
   describe('channel options and capabilities', () => {
     it('refuses an option it cannot read when the channel is built (at boot), naming it', () => {
-      assert.throws(() => channel('bfl-bad', { safetyTolerance: 7 }), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, /channels\.0 \(bfl-bad\)\.options\.safetyTolerance/);
-        return true;
-      });
+      assert.throws(
+        () => channel('bfl-bad', { safetyTolerance: 7 }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, /channels\.0 \(bfl-bad\)\.options\.safetyTolerance/);
+          return true;
+        },
+      );
       assert.throws(() => channel('bfl-unknown', { steps: 28 }), /options/);
     });
 
@@ -364,7 +384,7 @@ describe('bfl sizes', () => {
 });
 
 describe('upstream site check (polling URLs)', () => {
-  it('accepts the base URL\'s host and hosts of its registrable domain', () => {
+  it("accepts the base URL's host and hosts of its registrable domain", () => {
     const base = 'https://api.bfl.ai/v1';
     assert.equal(isOnUpstreamSite('https://api.bfl.ai/v1/get_result?id=1', base), true);
     assert.equal(isOnUpstreamSite('https://api.eu2.bfl.ai/v1/get_result?id=1', base), true);

@@ -31,7 +31,16 @@ const MY_SDXL = {
   defaultResponseFormat: 'b64_json',
   edit: null,
   extras: { negativePromptMaxChars: 2000, seed: true },
-  size: { kind: 'free', multipleOf: 4, maxEdgePx: 2048, minPixels: 256 * 256, maxPixels: 2048 * 2048, maxAspectRatio: 4, commonSizes: ['1024x1024'], autoSize: '1024x1024' },
+  size: {
+    kind: 'free',
+    multipleOf: 4,
+    maxEdgePx: 2048,
+    minPixels: 256 * 256,
+    maxPixels: 2048 * 2048,
+    maxAspectRatio: 4,
+    commonSizes: ['1024x1024'],
+    autoSize: '1024x1024',
+  },
   price: { kind: 'per_image', usdPerImage: { standard: { '*': 0.002 } } },
   priceSource: 'our GPU cost',
 };
@@ -93,7 +102,8 @@ describe('comfyui provider against a fake ComfyUI', () => {
     writeFileSync(file, JSON.stringify(graph));
     return file;
   };
-  const sentGraph = (index = 0): Record<string, { class_type: string; inputs: Record<string, unknown> }> => (fake.submits[index]?.json as { prompt: never }).prompt;
+  const sentGraph = (index = 0): Record<string, { class_type: string; inputs: Record<string, unknown> }> =>
+    (fake.submits[index]?.json as { prompt: never }).prompt;
 
   before(async () => {
     fake = await startComfyFake();
@@ -118,7 +128,7 @@ describe('comfyui provider against a fake ComfyUI', () => {
   };
 
   describe('the wire', () => {
-    it('fills the default workflow, queues it under the socket\'s client id and fetches the SaveImage output', async () => {
+    it("fills the default workflow, queues it under the socket's client id and fetches the SaveImage output", async () => {
       const result = await generate({ seed: 42, negative_prompt: 'blurry', size: '1024x1024' });
       assert.equal(fake.submits.length, 1);
       const submit = fake.submits[0];
@@ -132,7 +142,7 @@ describe('comfyui provider against a fake ComfyUI', () => {
       assert.equal(graph['7']?.inputs['text'], 'blurry');
       assert.equal(graph['3']?.inputs['seed'], 42);
       assert.deepEqual([graph['5']?.inputs['width'], graph['5']?.inputs['height'], graph['5']?.inputs['batch_size']], [1024, 1024, 1]);
-      assert.equal(graph['4']?.inputs['ckpt_name'], 'sd_xl_base_1.0.safetensors', 'the channel\'s upstream model is the checkpoint');
+      assert.equal(graph['4']?.inputs['ckpt_name'], 'sd_xl_base_1.0.safetensors', "the channel's upstream model is the checkpoint");
       // Everything else is the workflow as written.
       assert.deepEqual(graph['3']?.inputs['model'], ['4', 0]);
       assert.deepEqual(graph['9'], DEFAULT_GRAPH['9']);
@@ -143,7 +153,7 @@ describe('comfyui provider against a fake ComfyUI', () => {
       assert.match(views[0]?.query.get('filename') ?? '', /^imagegate_\d+_\.png$/);
       assert.equal(views[0]?.query.get('type'), 'output');
       assert.equal(views[0]?.query.get('subfolder'), '');
-      assert.equal(fake.requests('GET', '/history').length, 0, 'the socket\'s executed message named the images');
+      assert.equal(fake.requests('GET', '/history').length, 0, "the socket's executed message named the images");
       assert.equal(result.images.length, 1);
       assert.equal(result.images[0]?.mime, 'image/png');
       const image = await decode(result.images[0]?.bytes ?? Buffer.alloc(0));
@@ -151,7 +161,7 @@ describe('comfyui provider against a fake ComfyUI', () => {
       assert.equal(result.deliveredSize, undefined);
     });
 
-    it('keeps the workflow\'s own negative prompt when none is asked, and sends a fresh seed each time', async () => {
+    it("keeps the workflow's own negative prompt when none is asked, and sends a fresh seed each time", async () => {
       await generate();
       await generate();
       const [first, second] = [sentGraph(0), sentGraph(1)];
@@ -161,7 +171,7 @@ describe('comfyui provider against a fake ComfyUI', () => {
       assert.notEqual(seeds[0], seeds[1], 'ComfyUI would answer a repeated graph from its cache');
     });
 
-    it('makes n images in one prompt through the latent\'s batch_size', async () => {
+    it("makes n images in one prompt through the latent's batch_size", async () => {
       const result = await generate({ n: 3, size: '512x768' });
       assert.equal(fake.submits.length, 1);
       assert.equal(sentGraph()['5']?.inputs['batch_size'], 3);
@@ -202,7 +212,9 @@ describe('comfyui provider against a fake ComfyUI', () => {
   describe('progress', () => {
     it('turns sampler previews into partial images spread over the run, in the requested format and size', async () => {
       const partials: PartialImage[] = [];
-      const result = await run(requestFor({ stream: true, partial_images: 2, size: '768x512', output_format: 'webp' }), main, { onPartial: (p) => partials.push(p) });
+      const result = await run(requestFor({ stream: true, partial_images: 2, size: '768x512', output_format: 'webp' }), main, {
+        onPartial: (p) => partials.push(p),
+      });
       assert.equal(result.images.length, 1);
       assert.deepEqual(
         partials.map((p) => [p.imageIndex, p.partialIndex]),
@@ -274,13 +286,19 @@ describe('comfyui provider against a fake ComfyUI', () => {
         assert.equal(fake.requests('GET', '/view').length, 0, `nothing fetched (${socketMode})`);
       }
     };
-    it('maps a safety checker\'s refusal to content_policy_violation (socket and history alike)', () =>
+    it("maps a safety checker's refusal to content_policy_violation (socket and history alike)", () =>
       endsWith('nsfw', 'content_policy_violation', false, (e) => {
         assert.equal(e.status, 400);
         assert.match(e.message, /NSFW content detected/);
       })());
-    it('maps running out of GPU memory to a retryable error', endsWith('oom', 'upstream_error', true, (e) => assert.match(e.message, /out of memory/)));
-    it('maps a failing node to a 502 that is not retried, naming the node', endsWith('error', 'upstream_error', false, (e) => assert.match(e.message, /node 8 \(VAEDecode\)/)));
+    it(
+      'maps running out of GPU memory to a retryable error',
+      endsWith('oom', 'upstream_error', true, (e) => assert.match(e.message, /out of memory/)),
+    );
+    it(
+      'maps a failing node to a 502 that is not retried, naming the node',
+      endsWith('error', 'upstream_error', false, (e) => assert.match(e.message, /node 8 \(VAEDecode\)/)),
+    );
     it('maps an interrupted prompt to a retryable error', endsWith('interrupted', 'upstream_error', true));
     it('maps a prompt that wrote no image to a retryable malformed answer', endsWith('no_outputs', 'upstream_malformed', true));
 
@@ -297,12 +315,18 @@ describe('comfyui provider against a fake ComfyUI', () => {
       assert.equal(fake.requests('GET', '/view').length, 0);
     };
     it('maps a 500 to a retryable upstream error', submitFails({ kind: 'status', status: 500 }, 'upstream_error', true));
-    it('maps a 429 (a proxy\'s) to a retryable rate limit with its Retry-After', () =>
+    it("maps a 429 (a proxy's) to a retryable rate limit with its Retry-After", () =>
       submitFails({ kind: 'rate_limit', retryAfterSeconds: 7 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 7))());
-    it('maps a 401 (a proxy\'s) to a configuration error', submitFails({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => assert.equal(e.status, 502)));
+    it(
+      "maps a 401 (a proxy's) to a configuration error",
+      submitFails({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => assert.equal(e.status, 502)),
+    );
     it('treats a truncated answer as retryable', submitFails({ kind: 'truncate' }, 'upstream_error', true));
     it('treats an answer that is not JSON as malformed (retryable)', submitFails({ kind: 'invalid_json' }, 'upstream_malformed', true));
-    it('treats an answer without prompt_id as malformed', submitFails({ kind: 'status', status: 200, body: { number: 3, node_errors: {} } }, 'upstream_malformed', true));
+    it(
+      'treats an answer without prompt_id as malformed',
+      submitFails({ kind: 'status', status: 200, body: { number: 3, node_errors: {} } }, 'upstream_malformed', true),
+    );
 
     it('maps a checkpoint ComfyUI does not have (value_not_in_list) to a configuration error naming the node', async () => {
       const wrong = channel(FAST, { id: 'comfy-wrong-ckpt', models: { 'my-sdxl': 'missing.safetensors' } });
@@ -323,13 +347,18 @@ describe('comfyui provider against a fake ComfyUI', () => {
     it('maps validation errors about request values only (too large, too small) to invalid_value', () => {
       const body = JSON.stringify({
         error: { type: 'prompt_outputs_failed_validation', message: 'Prompt outputs failed validation', details: '', extra_info: {} },
-        node_errors: { '5': { errors: [{ type: 'value_bigger_than_max', message: 'Value 20000 bigger than max of 16384', details: 'width' }], class_type: 'EmptyLatentImage' } },
+        node_errors: {
+          '5': {
+            errors: [{ type: 'value_bigger_than_max', message: 'Value 20000 bigger than max of 16384', details: 'width' }],
+            class_type: 'EmptyLatentImage',
+          },
+        },
       });
       const error = submitError(400, {}, body);
       assert.equal(error.code, 'invalid_value');
       assert.equal(error.status, 400);
       assert.match(error.message, /node 5 \(EmptyLatentImage\)/);
-      assert.equal(submitError(400, {}, '<html>').code, 'invalid_value', 'a 400 without ComfyUI\'s body says what the status says');
+      assert.equal(submitError(400, {}, '<html>').code, 'invalid_value', "a 400 without ComfyUI's body says what the status says");
     });
   });
 
@@ -414,23 +443,51 @@ describe('comfyui provider against a fake ComfyUI', () => {
       assert.equal(single.provider.maxImagesPerCall(model), 1);
       assert.equal(main.provider.maxImagesPerCall(model), 4);
       await generate({}, single);
-      assert.equal(sentGraph()['5']?.inputs['batch_size'], 1, 'the workflow\'s own value stays');
+      assert.equal(sentGraph()['5']?.inputs['batch_size'], 1, "the workflow's own value stays");
     });
 
-    it('runs a model\'s own workflow, with its own node ids, for that model only', async () => {
+    it("runs a model's own workflow, with its own node ids, for that model only", async () => {
       // A graph laid out differently: the prompt in node 12, the latent in node 20.
       const own = {
         '10': { class_type: 'CheckpointLoaderSimple', inputs: { ckpt_name: 'x' } },
         '12': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['10', 1] } },
         '13': { class_type: 'CLIPTextEncode', inputs: { text: '', clip: ['10', 1] } },
         '20': { class_type: 'EmptyLatentImage', inputs: { width: 512, height: 512, batch_size: 1 } },
-        '30': { class_type: 'KSampler', inputs: { seed: 1, steps: 4, cfg: 1, sampler_name: 'euler', scheduler: 'simple', denoise: 1, model: ['10', 0], positive: ['12', 0], negative: ['13', 0], latent_image: ['20', 0] } },
+        '30': {
+          class_type: 'KSampler',
+          inputs: {
+            seed: 1,
+            steps: 4,
+            cfg: 1,
+            sampler_name: 'euler',
+            scheduler: 'simple',
+            denoise: 1,
+            model: ['10', 0],
+            positive: ['12', 0],
+            negative: ['13', 0],
+            latent_image: ['20', 0],
+          },
+        },
         '40': { class_type: 'VAEDecode', inputs: { samples: ['30', 0], vae: ['10', 2] } },
         '50': { class_type: 'SaveImage', inputs: { filename_prefix: 'flux', images: ['40', 0] } },
       };
       const file = writeWorkflow('flux.json', own);
       const both = channel(
-        { ...FAST, workflows: { 'my-flux': { workflow: file, prompt: '12.text', negative_prompt: '13.text', seed: '30.seed', width: '20.width', height: '20.height', batch_size: '20.batch_size', checkpoint: '10.ckpt_name' } } },
+        {
+          ...FAST,
+          workflows: {
+            'my-flux': {
+              workflow: file,
+              prompt: '12.text',
+              negative_prompt: '13.text',
+              seed: '30.seed',
+              width: '20.width',
+              height: '20.height',
+              batch_size: '20.batch_size',
+              checkpoint: '10.ckpt_name',
+            },
+          },
+        },
         { id: 'comfy-two-workflows' },
       );
       await run(requestFor({ model: 'my-flux', size: '768x768' }), both);
@@ -440,7 +497,7 @@ describe('comfyui provider against a fake ComfyUI', () => {
       assert.equal(graph['20']?.inputs['width'], 768);
       assert.equal(graph['10']?.inputs['ckpt_name'], 'v1-5-pruned-emaonly.safetensors');
       await run(requestFor({ model: 'my-sdxl' }), both);
-      assert.equal(sentGraph(1)['6']?.inputs['text'], 'a lighthouse at dusk', 'other models keep the channel\'s workflow');
+      assert.equal(sentGraph(1)['6']?.inputs['text'], 'a lighthouse at dusk', "other models keep the channel's workflow");
 
       // A model's workflow is checked at boot like the channel's.
       assert.match(issues({ workflows: { 'my-flux': file } }), /^workflows\.my-flux: .*prompt maps to node '6'/m);

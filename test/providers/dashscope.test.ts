@@ -79,7 +79,8 @@ describe('dashscope provider against a fake DashScope', () => {
     it('sends no seed when none was asked, and prompt_extend as the channel says', async () => {
       await gen(
         requestFor({ model: 'qwen-image', prompt: 'a kite', size: '1792x1024' }),
-        channel('ds-no-extend', 'qwen-image', { ...FAST_POLLS, promptExtend: 'false' }));
+        channel('ds-no-extend', 'qwen-image', { ...FAST_POLLS, promptExtend: 'false' }),
+      );
       const parameters = (fake.server.received[0]?.json as { parameters: Record<string, unknown> }).parameters;
       assert.deepEqual(parameters, { size: '1664*928', n: 1, prompt_extend: false, watermark: false });
     });
@@ -87,9 +88,7 @@ describe('dashscope provider against a fake DashScope', () => {
     it('never polls one channel more than 20 times in any second, however many tasks run', async () => {
       fake.pollsUntilDone = 5;
       const busy = channel('ds-busy', 'qwen-image-plus', { pollInitialMs: '1', pollMaxMs: '1' });
-      const runs = Array.from({ length: 6 }, (_, i) =>
-        gen(requestFor({ model: 'qwen-image', prompt: `kite ${i}`, size: '928x1664' }), busy),
-      );
+      const runs = Array.from({ length: 6 }, (_, i) => gen(requestFor({ model: 'qwen-image', prompt: `kite ${i}`, size: '928x1664' }), busy));
       const results = await Promise.all(runs);
       assert.equal(results.length, 6);
       const times = fake.pollTimesMs;
@@ -137,11 +136,22 @@ describe('dashscope provider against a fake DashScope', () => {
         assert.ok(!e.message.includes('sk-'));
       })());
     it('maps 403 AccessDenied to a configuration error', () =>
-      submitFails({ kind: 'status', status: 403, body: { request_id: 'r2', code: 'AccessDenied', message: 'Access denied.' } }, 'upstream_configuration_error', false)());
+      submitFails(
+        { kind: 'status', status: 403, body: { request_id: 'r2', code: 'AccessDenied', message: 'Access denied.' } },
+        'upstream_configuration_error',
+        false,
+      )());
     it('treats a truncated submit answer as retryable', submitFails({ kind: 'truncate' }, 'upstream_error', true));
 
     it('rides out failed polls (garbled, 5xx, throttled) without creating a second task', async () => {
-      fake.server.queue({ kind: 'ok' }, { kind: 'invalid_json' }, { kind: 'status', status: 500 }, { kind: 'ok' }, { kind: 'truncate' }, { kind: 'rate_limit' });
+      fake.server.queue(
+        { kind: 'ok' },
+        { kind: 'invalid_json' },
+        { kind: 'status', status: 500 },
+        { kind: 'ok' },
+        { kind: 'truncate' },
+        { kind: 'rate_limit' },
+      );
       const result = await generate();
       assert.equal(result.images.length, 1);
       assert.equal(fake.server.count('/image-synthesis'), 1);
@@ -154,7 +164,10 @@ describe('dashscope provider against a fake DashScope', () => {
     });
 
     it('ends at once on a poll refused for good, even in an HTTP 200', async () => {
-      fake.server.queue({ kind: 'ok' }, { kind: 'status', status: 200, body: { request_id: 'r3', code: 'InvalidApiKey', message: 'Invalid API-key provided.' } });
+      fake.server.queue(
+        { kind: 'ok' },
+        { kind: 'status', status: 200, body: { request_id: 'r3', code: 'InvalidApiKey', message: 'Invalid API-key provided.' } },
+      );
       await expectError(generate(), 'upstream_configuration_error', false);
       assert.equal(fake.server.count('/api/v1/tasks/'), 1);
     });
@@ -188,7 +201,8 @@ describe('dashscope provider against a fake DashScope', () => {
     it('sends the prompt as a message, without the async header, and reads the images and size', async () => {
       const result = await gen(
         requestFor({ model: 'qwen-image', prompt: 'a harbour at dawn', size: '1536x1024', seed: 7 }),
-        channel('ds-max', 'qwen-image-max'));
+        channel('ds-max', 'qwen-image-max'),
+      );
       const sent = fake.server.received[0];
       assert.equal(sent?.path, '/api/v1/services/aigc/multimodal-generation/generation');
       assert.equal(sent?.headers['x-dashscope-async'], undefined);
@@ -207,7 +221,8 @@ describe('dashscope provider against a fake DashScope', () => {
     it('uses the sync API for a free-size model when the channel says so, sending the size as is', async () => {
       const result = await gen(
         requestFor({ model: 'qwen-image', prompt: 'a harbour', size: '928x1664' }),
-        channel('ds-2', 'qwen-image-2.0-pro', { mode: 'sync' }));
+        channel('ds-2', 'qwen-image-2.0-pro', { mode: 'sync' }),
+      );
       assert.equal((fake.server.received[0]?.json as { parameters: { size: string } }).parameters.size, '928*1664');
       assert.equal(result.images.length, 1);
     });
@@ -225,11 +240,14 @@ describe('dashscope provider against a fake DashScope', () => {
   });
 
   it('refuses a channel option it cannot read when the channel is built (at boot), naming it', () => {
-    assert.throws(() => channel('ds-bad', 'qwen-image', { mode: 'batch' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /channels\.0 \(ds-bad\)\.options\.mode/);
-      return true;
-    });
+    assert.throws(
+      () => channel('ds-bad', 'qwen-image', { mode: 'batch' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /channels\.0 \(ds-bad\)\.options\.mode/);
+        return true;
+      },
+    );
   });
 
   it('takes one image per call on the async API, up to 6 on the sync one', () => {

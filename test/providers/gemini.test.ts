@@ -33,7 +33,9 @@ async function editFor(fields: Record<string, unknown>, images: readonly Buffer[
 async function leftMask(width: number, height: number, editWidth: number): Promise<Buffer> {
   const data = Buffer.alloc(width * height * 4, 255);
   for (let y = 0; y < height; y += 1) for (let x = 0; x < editWidth; x += 1) data[(y * width + x) * 4 + 3] = 0;
-  return sharp(data, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 async function rgb(bytes: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
@@ -152,7 +154,15 @@ describe('gemini provider against a fake Gemini API', () => {
   });
 
   describe('refusals and answers without an image, all in HTTP 200', () => {
-    const refusals: GeminiOutcome[] = ['prompt_blocked', 'SAFETY', 'IMAGE_SAFETY', 'PROHIBITED_CONTENT', 'IMAGE_PROHIBITED_CONTENT', 'RECITATION', 'IMAGE_RECITATION'];
+    const refusals: GeminiOutcome[] = [
+      'prompt_blocked',
+      'SAFETY',
+      'IMAGE_SAFETY',
+      'PROHIBITED_CONTENT',
+      'IMAGE_PROHIBITED_CONTENT',
+      'RECITATION',
+      'IMAGE_RECITATION',
+    ];
     for (const outcome of refusals) {
       it(`maps ${outcome} to content_policy_violation, not retried`, async () => {
         fake.queueAnswers(outcome);
@@ -169,7 +179,11 @@ describe('gemini provider against a fake Gemini API', () => {
       await expectError(generate({}), 'content_policy_violation', false);
     });
 
-    for (const [outcome, reason] of [['NO_IMAGE', /NO_IMAGE/], ['IMAGE_OTHER', /IMAGE_OTHER/], ['text_only', /text only.*What style/]] as const) {
+    for (const [outcome, reason] of [
+      ['NO_IMAGE', /NO_IMAGE/],
+      ['IMAGE_OTHER', /IMAGE_OTHER/],
+      ['text_only', /text only.*What style/],
+    ] as const) {
       it(`maps ${outcome} to a 502 upstream error naming the reason, not retried`, async () => {
         fake.queueAnswers(outcome);
         await expectError(generate({}), 'upstream_error', false, (e) => {
@@ -186,18 +200,36 @@ describe('gemini provider against a fake Gemini API', () => {
       fake.server.queue(fault);
       await expectError(generate({}), code, retryable, check);
     };
-    it('maps 400 API_KEY_INVALID (Google\'s answer to a wrong key) to a 502 configuration error that never names the key', () =>
+    it("maps 400 API_KEY_INVALID (Google's answer to a wrong key) to a 502 configuration error that never names the key", () =>
       fails({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => {
         assert.equal(e.status, 502);
         assert.ok(!e.message.includes(KEY));
       })());
     it('maps 403 PERMISSION_DENIED and 401 UNAUTHENTICATED to configuration errors', async () => {
-      await fails({ kind: 'status', status: 403, body: { error: { code: 403, message: 'Permission denied.', status: 'PERMISSION_DENIED' } } }, 'upstream_configuration_error', false)();
-      await fails({ kind: 'status', status: 401, body: { error: { code: 401, message: 'Request had invalid authentication credentials.', status: 'UNAUTHENTICATED' } } }, 'upstream_configuration_error', false)();
+      await fails(
+        { kind: 'status', status: 403, body: { error: { code: 403, message: 'Permission denied.', status: 'PERMISSION_DENIED' } } },
+        'upstream_configuration_error',
+        false,
+      )();
+      await fails(
+        { kind: 'status', status: 401, body: { error: { code: 401, message: 'Request had invalid authentication credentials.', status: 'UNAUTHENTICATED' } } },
+        'upstream_configuration_error',
+        false,
+      )();
     });
     it('maps 400 FAILED_PRECONDITION (region, billing) to a configuration error', () =>
       fails(
-        { kind: 'status', status: 400, body: { error: { code: 400, message: 'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.', status: 'FAILED_PRECONDITION' } } },
+        {
+          kind: 'status',
+          status: 400,
+          body: {
+            error: {
+              code: 400,
+              message: 'Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.',
+              status: 'FAILED_PRECONDITION',
+            },
+          },
+        },
         'upstream_configuration_error',
         false,
       )());
@@ -213,15 +245,27 @@ describe('gemini provider against a fake Gemini API', () => {
       await fails({ kind: 'status', status: 503 }, 'upstream_error', true)();
     });
     it('reads the canonical code before the HTTP status (a proxy that rewrote UNAVAILABLE to 400)', () =>
-      fails({ kind: 'status', status: 400, body: { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } } }, 'upstream_error', true)());
-    it('maps 400 INVALID_ARGUMENT to invalid_value with Google\'s message', () =>
-      fails({ kind: 'status', status: 400, body: { error: { code: 400, message: 'Request payload size exceeds the limit: 20971520 bytes.', status: 'INVALID_ARGUMENT' } } }, 'invalid_value', false, (e) =>
-        assert.match(e.message, /payload size exceeds/),
+      fails(
+        { kind: 'status', status: 400, body: { error: { code: 503, message: 'The model is overloaded.', status: 'UNAVAILABLE' } } },
+        'upstream_error',
+        true,
+      )());
+    it("maps 400 INVALID_ARGUMENT to invalid_value with Google's message", () =>
+      fails(
+        {
+          kind: 'status',
+          status: 400,
+          body: { error: { code: 400, message: 'Request payload size exceeds the limit: 20971520 bytes.', status: 'INVALID_ARGUMENT' } },
+        },
+        'invalid_value',
+        false,
+        (e) => assert.match(e.message, /payload size exceeds/),
       )());
     it('maps an unknown model (404 NOT_FOUND) to a configuration error', async () => {
       await expectError(generate({}, channelFor2('gemini-wrong-model', { [FLASH_25]: 'gemini-9-image' })), 'upstream_configuration_error', false);
     });
-    it('maps an error page that is not Google\'s JSON by its status', () => fails({ kind: 'status', status: 502, body: '<html>Bad gateway</html>' }, 'upstream_error', true)());
+    it("maps an error page that is not Google's JSON by its status", () =>
+      fails({ kind: 'status', status: 502, body: '<html>Bad gateway</html>' }, 'upstream_error', true)());
     it('treats a truncated answer as a retryable upstream error', fails({ kind: 'truncate' }, 'upstream_error', true));
     it('treats an answer that is not JSON as retryable malformed', fails({ kind: 'invalid_json' }, 'upstream_malformed', true));
     it('treats image data that is not base64 as retryable malformed', fails({ kind: 'bad_base64' }, 'upstream_malformed', true));
@@ -240,7 +284,9 @@ describe('gemini provider against a fake Gemini API', () => {
   describe('edit', () => {
     it('sends the images as inlineData parts before the prompt, with their own MIME types', async () => {
       const first = await fakePng(640, 480, 3);
-      const reference = await sharp(await fakePng(300, 300, 9)).jpeg().toBuffer();
+      const reference = await sharp(await fakePng(300, 300, 9))
+        .jpeg()
+        .toBuffer();
       const result = await edit(await editFor({ model: PRO_3, prompt: 'make it winter' }, [first, reference]));
       const parts = (fake.server.received[0]?.json as { contents: Array<{ parts: Array<Record<string, unknown>> }> }).contents[0]?.parts ?? [];
       assert.deepEqual(
@@ -251,7 +297,10 @@ describe('gemini provider against a fake Gemini API', () => {
       assert.deepEqual(parts[1], { inlineData: { mimeType: 'image/jpeg', data: reference.toString('base64') } });
       assert.deepEqual(parts[2], { text: 'make it winter' });
       // No size asked: the ratio nearest the first image (640x480 → 4:3), as Google's pixels give it.
-      assert.deepEqual((fake.server.received[0]?.json as { generationConfig: Record<string, unknown> }).generationConfig['imageConfig'], { aspectRatio: '4:3', imageSize: '1K' });
+      assert.deepEqual((fake.server.received[0]?.json as { generationConfig: Record<string, unknown> }).generationConfig['imageConfig'], {
+        aspectRatio: '4:3',
+        imageSize: '1K',
+      });
       const image = await decode(result.images[0]?.bytes ?? Buffer.alloc(0));
       assert.deepEqual([image.width, image.height], [1200, 896]);
     });
@@ -260,7 +309,7 @@ describe('gemini provider against a fake Gemini API', () => {
       const original = await fakePng(640, 480, 11);
       const mask = await leftMask(640, 480, 200);
       const result = await edit(await editFor({ model: FLASH_25, prompt: 'a red door on the left' }, [original], mask));
-      assert.equal(fake.calls[0]?.inputImages.length, 1, 'the mask is the gateway\'s business, not sent');
+      assert.equal(fake.calls[0]?.inputImages.length, 1, "the mask is the gateway's business, not sent");
       const out = await rgb(result.images[0]?.bytes ?? Buffer.alloc(0));
       const input = await rgb(original);
       assert.deepEqual([out.width, out.height], [640, 480], "the original's size, so its pixels can be kept");
@@ -278,7 +327,11 @@ describe('gemini provider against a fake Gemini API', () => {
 
     it('treats an edited image that is no image as retryable malformed, when compositing it', async () => {
       const notAnImage = Buffer.from('this is not a picture at all').toString('base64');
-      fake.server.queue({ kind: 'status', status: 200, body: { candidates: [{ content: { parts: [{ inlineData: { mimeType: 'image/png', data: notAnImage } }] }, finishReason: 'STOP' }] } });
+      fake.server.queue({
+        kind: 'status',
+        status: 200,
+        body: { candidates: [{ content: { parts: [{ inlineData: { mimeType: 'image/png', data: notAnImage } }] }, finishReason: 'STOP' }] },
+      });
       const request = await editFor({ model: FLASH_25, prompt: 'p' }, [await fakePng(64, 64)], await leftMask(64, 64, 10));
       await expectError(edit(request), 'upstream_malformed', true);
     });
@@ -307,11 +360,14 @@ describe('gemini provider against a fake Gemini API', () => {
   });
 
   it('serves Google models only, and refuses options it does not read when the channel is built', () => {
-    assert.throws(() => channelFor2('gemini-bad', { [FLASH_25]: FLASH_25 }, { region: 'eu' }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /gemini-bad/);
-      return true;
-    });
+    assert.throws(
+      () => channelFor2('gemini-bad', { [FLASH_25]: FLASH_25 }, { region: 'eu' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /gemini-bad/);
+        return true;
+      },
+    );
     assert.throws(() => channelFor2('gemini-gpt', { 'gpt-image-1': 'gpt-image-1' }), /owned by openai/);
   });
 });

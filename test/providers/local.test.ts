@@ -281,7 +281,13 @@ describe('local provider internals', () => {
   }
 
   it('doubles a canvas exactly like a bilinear enlargement, at any size and channel count', () => {
-    for (const [width, height, channels] of [[64, 48, 3], [5, 3, 3], [7, 5, 4], [6, 4, 4], [1, 1, 3]] as const) {
+    for (const [width, height, channels] of [
+      [64, 48, 3],
+      [5, 3, 3],
+      [7, 5, 4],
+      [6, 4, 4],
+      [1, 1, 3],
+    ] as const) {
       const data = new Uint8ClampedArray(width * height * channels).map((_, i) => (i * 7919 + 13) % 256);
       const doubled = doubleCanvas({ data, width, height, channels });
       assert.deepEqual([doubled.width, doubled.height, doubled.channels], [width * 2, height * 2, channels]);

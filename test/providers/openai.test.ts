@@ -29,12 +29,27 @@ describe('openai provider against a fake OpenAI', () => {
   };
 
   it('sends GPT image fields and never response_format; reads images and usage', async () => {
-    const result = await generate({ model: 'gpt-image-1', prompt: 'a cat', n: 2, quality: 'low', output_format: 'webp', output_compression: 70, response_format: 'url' });
+    const result = await generate({
+      model: 'gpt-image-1',
+      prompt: 'a cat',
+      n: 2,
+      quality: 'low',
+      output_format: 'webp',
+      output_compression: 70,
+      response_format: 'url',
+    });
     const sent = fake.received[0]?.json as Record<string, unknown>;
     assert.equal(fake.received[0]?.headers['authorization'], 'Bearer sk-upstream-test');
     assert.equal(sent['response_format'], undefined);
     assert.deepEqual(
-      { model: sent['model'], n: sent['n'], quality: sent['quality'], output_format: sent['output_format'], output_compression: sent['output_compression'], size: sent['size'] },
+      {
+        model: sent['model'],
+        n: sent['n'],
+        quality: sent['quality'],
+        output_format: sent['output_format'],
+        output_compression: sent['output_compression'],
+        size: sent['size'],
+      },
       { model: 'gpt-image-1', n: 2, quality: 'low', output_format: 'webp', output_compression: 70, size: '1024x1024' },
     );
     assert.equal(result.images.length, 2);
@@ -77,7 +92,8 @@ describe('openai provider against a fake OpenAI', () => {
     }));
   it('maps 429 with retry-after to a retryable rate limit', () =>
     expectError({ kind: 'rate_limit', retryAfterSeconds: 7 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 7)));
-  it('reads retry-after-ms', () => expectError({ kind: 'rate_limit', retryAfterMs: 1500 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 2)));
+  it('reads retry-after-ms', () =>
+    expectError({ kind: 'rate_limit', retryAfterMs: 1500 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 2)));
   it('maps 500 and 503 to retryable upstream errors', async () => {
     await expectError({ kind: 'status', status: 500 }, 'upstream_error', true);
     await expectError({ kind: 'status', status: 503 }, 'upstream_error', true);
@@ -86,14 +102,21 @@ describe('openai provider against a fake OpenAI', () => {
   it('treats invalid JSON as retryable', () => expectError({ kind: 'invalid_json' }, 'upstream_malformed', true));
   it('treats bad base64 as retryable', () => expectError({ kind: 'bad_base64' }, 'upstream_malformed', true));
   it('passes an upstream 400 on as a 400', () =>
-    expectError({ kind: 'status', status: 400, body: { error: { message: 'Invalid size', type: 'invalid_request_error', param: 'size', code: null } } }, 'invalid_value', false));
+    expectError(
+      { kind: 'status', status: 400, body: { error: { message: 'Invalid size', type: 'invalid_request_error', param: 'size', code: null } } },
+      'invalid_value',
+      false,
+    ));
 
   it('aborts the upstream call when the signal fires', async () => {
     fake.queue({ kind: 'stall' });
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('client left')), 100);
     await assert.rejects(
-      channel.routed.provider.generate(requestFor({ model: 'gpt-image-1', prompt: 'x' }), callFor(channel.routed, { model: { id: 'gpt-image-1' } }, controller.signal)),
+      channel.routed.provider.generate(
+        requestFor({ model: 'gpt-image-1', prompt: 'x' }),
+        callFor(channel.routed, { model: { id: 'gpt-image-1' } }, controller.signal),
+      ),
       /client left/,
     );
     await new Promise((resolve) => setTimeout(resolve, 50));

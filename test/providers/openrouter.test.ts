@@ -180,7 +180,13 @@ describe('openrouter provider against a fake OpenRouter', () => {
     });
 
     it('maps 402 (no credits) to a configuration error, not a client error', async () => {
-      fake.server.queue({ kind: 'status', status: 402, body: { error: { code: 402, message: 'Insufficient credits. Add more using https://openrouter.ai/credits', metadata: { limit_source: 'openrouter_credits' } } } });
+      fake.server.queue({
+        kind: 'status',
+        status: 402,
+        body: {
+          error: { code: 402, message: 'Insufficient credits. Add more using https://openrouter.ai/credits', metadata: { limit_source: 'openrouter_credits' } },
+        },
+      });
       await expectError(generate(), 'upstream_configuration_error', false, (e) => assert.equal(e.status, 502));
     });
 
@@ -233,7 +239,8 @@ describe('openrouter provider against a fake OpenRouter', () => {
       const raws = images.map((bytes, i) => ({ param: `image[${i}]`, bytes, declaredType: 'image/png', filename: `${i}.png` }));
       return validateEditImages(params, raws, mask === null ? null : { param: 'mask', bytes: mask, declaredType: 'image/png', filename: 'mask.png' });
     };
-    const edit = (request: EditRequest): Promise<ProviderResult> => (routed.provider.edit ?? assert.fail('openrouter edits'))(request, callFor(routed, request));
+    const edit = (request: EditRequest): Promise<ProviderResult> =>
+      (routed.provider.edit ?? assert.fail('openrouter edits'))(request, callFor(routed, request));
 
     it('shows the model the images as data URLs after the prompt', async () => {
       const a = await fakeImage(512, 512, 'png');
@@ -249,7 +256,9 @@ describe('openrouter provider against a fake OpenRouter', () => {
     });
 
     it('refuses a mask before calling', async () => {
-      const mask = await sharp({ create: { width: 512, height: 512, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+      const mask = await sharp({ create: { width: 512, height: 512, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .png()
+        .toBuffer();
       await expectError(edit(await editFor([await fakeImage(512, 512, 'png')], mask)), 'unsupported_parameter', false);
       assert.equal(fake.server.received.length, 0);
     });

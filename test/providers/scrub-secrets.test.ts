@@ -33,7 +33,7 @@ describe('scrubSecrets', () => {
     });
   }
 
-  it("keeps ordinary upstream messages readable", () => {
+  it('keeps ordinary upstream messages readable', () => {
     for (const text of [
       "Unknown parameter: 'response_format'.",
       "Missing required key: 'prompt'.",
@@ -55,7 +55,11 @@ describe('scrubSecrets', () => {
   });
 
   it('finds the secrets a channel holds: key, URL credentials, secret-named options', () => {
-    const secrets = channelSecrets({ apiKey: 'k-123456', baseUrl: 'https://user:p%40ss@up.example/v1', options: { organization: 'org-1', accessToken: 'tok-999999', apiVersion: '2025-04-01' } });
+    const secrets = channelSecrets({
+      apiKey: 'k-123456',
+      baseUrl: 'https://user:p%40ss@up.example/v1',
+      options: { organization: 'org-1', accessToken: 'tok-999999', apiVersion: '2025-04-01' },
+    });
     assert.deepEqual(secrets, ['k-123456', 'user', 'p%40ss', 'p@ss', 'tok-999999']);
   });
 });
@@ -94,7 +98,9 @@ describe('the router scrubs every adapter error with the channel secrets', () =>
       serves: () => true,
       maxImagesPerCall: () => 10,
       async generate(_request, call): Promise<ProviderResult> {
-        throw new GatewayError('invalid_value', `The upstream provider (echoing) rejected the request: bad key ${call.channel.apiKey ?? ''}`, { param: 'size' });
+        throw new GatewayError('invalid_value', `The upstream provider (echoing) rejected the request: bad key ${call.channel.apiKey ?? ''}`, {
+          param: 'size',
+        });
       },
     }).bind({});
     if (!bound.ok) throw new Error('options');
@@ -108,14 +114,22 @@ describe('the router scrubs every adapter error with the channel secrets', () =>
       timeoutMs: 10_000,
       http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: async () => () => undefined },
     };
-    const router = new Router({ channels: [{ channel, provider: bound.provider, priority: 0, weight: 1, maxConcurrency: 1 }], local: null, settings: SETTINGS, logger: createLogger('silent') });
-    await assert.rejects(router.execute(requestFor({ model: 'gpt-image-1', prompt: 'x' }), { signal: new AbortController().signal, requestId: 'req_s' }), (err: unknown) => {
-      assert.ok(err instanceof GatewayError);
-      assert.equal(err.code, 'invalid_value');
-      assert.equal(err.param, 'size');
-      assert.ok(!err.message.includes(key), err.message);
-      return true;
+    const router = new Router({
+      channels: [{ channel, provider: bound.provider, priority: 0, weight: 1, maxConcurrency: 1 }],
+      local: null,
+      settings: SETTINGS,
+      logger: createLogger('silent'),
     });
+    await assert.rejects(
+      router.execute(requestFor({ model: 'gpt-image-1', prompt: 'x' }), { signal: new AbortController().signal, requestId: 'req_s' }),
+      (err: unknown) => {
+        assert.ok(err instanceof GatewayError);
+        assert.equal(err.code, 'invalid_value');
+        assert.equal(err.param, 'size');
+        assert.ok(!err.message.includes(key), err.message);
+        return true;
+      },
+    );
   });
 });
 

@@ -28,7 +28,9 @@ async function transparentLeft(width: number, height: number, editWidth: number)
   for (let y = 0; y < height; y += 1) {
     for (let x = 0; x < width; x += 1) data[(y * width + x) * 4 + 3] = x < editWidth ? 0 : 255;
   }
-  return sharp(data, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  return sharp(data, { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 /** The mask's pixels, one byte each, and whether the PNG itself has one channel. */
@@ -107,7 +109,15 @@ describe('stability provider against a fake Stability API', () => {
     });
 
     it('maps every OpenAI size to the nearest of the nine ratios', async () => {
-      const asked: Record<string, string> = { '1024x1024': '1:1', '1024x1792': '9:16', '1536x1024': '3:2', '1024x1536': '2:3', '2048x880': '21:9', '880x2048': '9:21', '1280x1024': '5:4' };
+      const asked: Record<string, string> = {
+        '1024x1024': '1:1',
+        '1024x1792': '9:16',
+        '1536x1024': '3:2',
+        '1024x1536': '2:3',
+        '2048x880': '21:9',
+        '880x2048': '9:21',
+        '1280x1024': '5:4',
+      };
       for (const size of Object.keys(asked)) await generate({ size });
       assert.deepEqual(
         fake.forms.map((f) => f.fields.get('aspect_ratio')),
@@ -143,11 +153,14 @@ describe('stability provider against a fake Stability API', () => {
       await generate({}, channel('stability-anime', { stylePreset: 'anime' }));
       assert.equal(form().fields.get('style_preset'), 'anime');
       assert.equal(form().fields.get('seed'), undefined, 'no seed unless asked');
-      assert.throws(() => channel('stability-bad', { stylePreset: 'watercolour' }), (err: unknown) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, /\(stability-bad\)\.options\.stylePreset/);
-        return true;
-      });
+      assert.throws(
+        () => channel('stability-bad', { stylePreset: 'watercolour' }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, /\(stability-bad\)\.options\.stylePreset/);
+          return true;
+        },
+      );
     });
 
     it('takes one image per call; asked for more directly, it makes one call each with seeds that differ', async () => {
@@ -175,10 +188,13 @@ describe('stability provider against a fake Stability API', () => {
       await expectError(generate({}), code, retryable);
     };
 
-    it('maps 403 content_moderation to content_policy_violation, with Stability\'s words', failsWith({ kind: 'moderation' }, 'content_policy_violation', false, (e) => {
-      assert.equal(e.status, 400);
-      assert.match(e.message, /flagged by our content moderation system/);
-    }));
+    it(
+      "maps 403 content_moderation to content_policy_violation, with Stability's words",
+      failsWith({ kind: 'moderation' }, 'content_policy_violation', false, (e) => {
+        assert.equal(e.status, 400);
+        assert.match(e.message, /flagged by our content moderation system/);
+      }),
+    );
     it('maps a flagged prompt the same way', async () => {
       await expectError(generate({ prompt: 'something forbidden' }), 'content_policy_violation', false);
     });
@@ -186,30 +202,51 @@ describe('stability provider against a fake Stability API', () => {
     it('maps an undocumented finish_reason to a retryable malformed answer', endsWith('unknown_finish', 'upstream_malformed', true));
     it('maps a SUCCESS without an image to a retryable malformed answer', endsWith('no_image', 'upstream_malformed', true));
 
-    it('maps 401 to a 502 configuration error that never names the key', failsWith({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => {
-      assert.equal(e.status, 502);
-      assert.ok(!e.message.includes('sk-'));
-    }));
-    it('maps 402 payment_required (no credits left) to a configuration error', failsWith(
-      { kind: 'status', status: 402, body: { id: 'e1', name: 'payment_required', errors: ['You lack sufficient credits to make this request.'] } },
-      'upstream_configuration_error',
-      false,
-      (e) => assert.match(e.message, /credits/),
-    ));
-    it("reads a 403 that is not Stability's (a proxy's page) as a configuration error", failsWith(
-      { kind: 'status', status: 403, body: '<html>Forbidden</html>' },
-      'upstream_configuration_error',
-      false,
-    ));
-    it("turns a 400 {name, errors} into a readable invalid_value with Stability's words", failsWith(
-      { kind: 'status', status: 400, body: { id: 'e2', name: 'bad_request', errors: ['prompt: is required', 'seed: must be a number'] } },
-      'invalid_value',
-      false,
-      (e) => assert.match(e.message, /prompt: is required; seed: must be a number \(bad_request\)/),
-    ));
-    it('maps 413 to payload_too_large', failsWith({ kind: 'status', status: 413, body: { id: 'e3', name: 'payload_too_large', errors: ['body: payloads cannot be larger than 10MiB in size'] } }, 'payload_too_large', false));
-    it('maps 429 without Retry-After to a retryable rate limit with Stability\'s 60-second lockout', failsWith({ kind: 'rate_limit' }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 60)));
-    it('maps 429 with a Retry-After to that wait', failsWith({ kind: 'rate_limit', retryAfterSeconds: 3 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 3)));
+    it(
+      'maps 401 to a 502 configuration error that never names the key',
+      failsWith({ kind: 'auth' }, 'upstream_configuration_error', false, (e) => {
+        assert.equal(e.status, 502);
+        assert.ok(!e.message.includes('sk-'));
+      }),
+    );
+    it(
+      'maps 402 payment_required (no credits left) to a configuration error',
+      failsWith(
+        { kind: 'status', status: 402, body: { id: 'e1', name: 'payment_required', errors: ['You lack sufficient credits to make this request.'] } },
+        'upstream_configuration_error',
+        false,
+        (e) => assert.match(e.message, /credits/),
+      ),
+    );
+    it(
+      "reads a 403 that is not Stability's (a proxy's page) as a configuration error",
+      failsWith({ kind: 'status', status: 403, body: '<html>Forbidden</html>' }, 'upstream_configuration_error', false),
+    );
+    it(
+      "turns a 400 {name, errors} into a readable invalid_value with Stability's words",
+      failsWith(
+        { kind: 'status', status: 400, body: { id: 'e2', name: 'bad_request', errors: ['prompt: is required', 'seed: must be a number'] } },
+        'invalid_value',
+        false,
+        (e) => assert.match(e.message, /prompt: is required; seed: must be a number \(bad_request\)/),
+      ),
+    );
+    it(
+      'maps 413 to payload_too_large',
+      failsWith(
+        { kind: 'status', status: 413, body: { id: 'e3', name: 'payload_too_large', errors: ['body: payloads cannot be larger than 10MiB in size'] } },
+        'payload_too_large',
+        false,
+      ),
+    );
+    it(
+      "maps 429 without Retry-After to a retryable rate limit with Stability's 60-second lockout",
+      failsWith({ kind: 'rate_limit' }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 60)),
+    );
+    it(
+      'maps 429 with a Retry-After to that wait',
+      failsWith({ kind: 'rate_limit', retryAfterSeconds: 3 }, 'rate_limit_exceeded', true, (e) => assert.equal(e.retryAfterSeconds, 3)),
+    );
     it('maps 500 to a retryable upstream error', failsWith({ kind: 'status', status: 500 }, 'upstream_error', true));
     it('treats a truncated answer as retryable', failsWith({ kind: 'truncate' }, 'upstream_error', true));
     it('treats a garbled JSON answer as a retryable malformed answer', failsWith({ kind: 'invalid_json' }, 'upstream_malformed', true));
@@ -248,7 +285,12 @@ describe('stability provider against a fake Stability API', () => {
       assert.equal(mask.contentType, 'image/png');
       const pixels = await maskPixels(mask.data);
       assert.equal(pixels.channels, 1, 'a grayscale mask');
-      for (const [x, y, value] of [[0, 0, 255], [99, 191, 255], [100, 0, 0], [319, 191, 0]] as const) {
+      for (const [x, y, value] of [
+        [0, 0, 255],
+        [99, 191, 255],
+        [100, 0, 0],
+        [319, 191, 0],
+      ] as const) {
         assert.equal(pixels.data[y * pixels.width + x], value, `mask at ${x},${y}`);
       }
 
@@ -266,7 +308,9 @@ describe('stability provider against a fake Stability API', () => {
 
     it('refuses, before any call, an edit with nothing transparent to repaint', async () => {
       await expectError(edit(await editRequest({}, await fakePng(256, 256), null)), 'invalid_value', false, (e) => assert.equal(e.param, 'mask'));
-      const opaqueMask = await sharp({ create: { width: 256, height: 256, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } }).png().toBuffer();
+      const opaqueMask = await sharp({ create: { width: 256, height: 256, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 1 } } })
+        .png()
+        .toBuffer();
       await expectError(edit(await editRequest({}, await fakePng(256, 256), opaqueMask)), 'invalid_value', false, (e) => assert.equal(e.param, 'mask'));
       assert.equal(fake.server.received.length, 0);
     });
@@ -279,7 +323,9 @@ describe('stability provider against a fake Stability API', () => {
     });
 
     it('edits Ultra and Core only: the SD 3.5 rows declare no edit rules', () => {
-      const editors = ['stable-image-ultra', 'stable-image-core', 'sd3.5-large', 'sd3.5-large-turbo', 'sd3.5-medium'].filter((id) => catalog.get(id)?.edit !== null);
+      const editors = ['stable-image-ultra', 'stable-image-core', 'sd3.5-large', 'sd3.5-large-turbo', 'sd3.5-medium'].filter(
+        (id) => catalog.get(id)?.edit !== null,
+      );
       assert.deepEqual(editors, ['stable-image-ultra', 'stable-image-core']);
     });
   });
@@ -294,7 +340,11 @@ describe('stability provider against a fake Stability API', () => {
   it('the fake answers Accept: image/* with the bytes and finish-reason/seed headers, as Stability does', async () => {
     const body = new FormData();
     body.set('prompt', 'a fox');
-    const response = await fetch(`${fake.url}/v2beta/stable-image/generate/core`, { method: 'POST', headers: { authorization: 'Bearer sk-upstream-test', accept: 'image/*' }, body });
+    const response = await fetch(`${fake.url}/v2beta/stable-image/generate/core`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-upstream-test', accept: 'image/*' },
+      body,
+    });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('finish-reason'), 'SUCCESS');
     assert.ok(response.headers.get('seed') !== null);

@@ -15,7 +15,11 @@ import { callFor, catalog, channelFor, requestFor } from '../support/channels.ts
 import { decode } from '../support/images.ts';
 
 const KEY = 'xai-upstream-test';
-const MODELS = { 'grok-imagine-image': 'grok-imagine-image', 'grok-imagine-image-quality': 'grok-imagine-image-quality', 'grok-imagine-image-2.0': 'grok-imagine-image-2.0' };
+const MODELS = {
+  'grok-imagine-image': 'grok-imagine-image',
+  'grok-imagine-image-quality': 'grok-imagine-image-quality',
+  'grok-imagine-image-2.0': 'grok-imagine-image-2.0',
+};
 
 describe('xai provider against a fake xAI', () => {
   let fake: XaiFake;
@@ -141,7 +145,11 @@ describe('xai provider against a fake xAI', () => {
     });
 
     it('reads a 400 that says moderation as a refusal', async () => {
-      fake.server.queue({ kind: 'status', status: 400, body: { code: 'Client specified an invalid argument', error: 'Generated image rejected by content moderation.' } });
+      fake.server.queue({
+        kind: 'status',
+        status: 400,
+        body: { code: 'Client specified an invalid argument', error: 'Generated image rejected by content moderation.' },
+      });
       await expectError(generate(), 'content_policy_violation', false, (e) => assert.match(e.message, /content moderation/));
     });
 
@@ -169,8 +177,18 @@ describe('xai provider against a fake xAI', () => {
       ['a truncated body', { kind: 'truncate' }, 'upstream_error', true],
       ['a body that is not JSON', { kind: 'invalid_json' }, 'upstream_malformed', true],
       ['bad base64', { kind: 'bad_base64' }, 'upstream_malformed', true],
-      ['a refused argument', { kind: 'status', status: 400, body: { code: 'Client specified an invalid argument', error: 'Argument not supported: size' } }, 'invalid_value', false],
-      ['an unknown model', { kind: 'status', status: 404, body: { code: 'Some requested entity was not found', error: 'The model does not exist.' } }, 'upstream_configuration_error', false],
+      [
+        'a refused argument',
+        { kind: 'status', status: 400, body: { code: 'Client specified an invalid argument', error: 'Argument not supported: size' } },
+        'invalid_value',
+        false,
+      ],
+      [
+        'an unknown model',
+        { kind: 'status', status: 404, body: { code: 'Some requested entity was not found', error: 'The model does not exist.' } },
+        'upstream_configuration_error',
+        false,
+      ],
     ];
     for (const [what, fault, code, retryable] of faults) {
       it(`maps ${what} to ${code}${retryable ? ' (retryable)' : ''}`, async () => {
@@ -235,7 +253,9 @@ describe('xai provider against a fake xAI', () => {
 
     it('refuses a mask, which xAI cannot honour, before calling', async () => {
       const source = await fakeImage(256, 256, 'png');
-      const mask = await sharp({ create: { width: 256, height: 256, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+      const mask = await sharp({ create: { width: 256, height: 256, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+        .png()
+        .toBuffer();
       await expectError(edit(await editFor({}, [source], mask)), 'unsupported_parameter', false);
       assert.equal(fake.server.received.length, 0);
     });

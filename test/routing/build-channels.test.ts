@@ -15,23 +15,35 @@ function channel(config: Partial<ChannelConfig> & Pick<ChannelConfig, 'provider'
 /** What cannot work stops the start, naming the channel and the field, instead of failing on first use. */
 describe('channels are checked when the gateway starts', () => {
   const refuses = (config: ChannelConfig, expected: RegExp) =>
-    assert.throws(() => buildChannels([config], PROVIDERS, catalog, DOWNLOADS), (err: unknown) => {
-      assert.ok(err instanceof ConfigError, String(err));
-      assert.match(err.message, expected);
-      return true;
-    });
+    assert.throws(
+      () => buildChannels([config], PROVIDERS, catalog, DOWNLOADS),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.match(err.message, expected);
+        return true;
+      },
+    );
 
   it('refuses an option the provider does not read', () =>
-    refuses(channel({ provider: 'openai', models: { 'gpt-image-1': 'gpt-image-1' }, options: { organisation: 'org-1' } }), /channels\.0 \(c1\)\.options: Unrecognized key/));
+    refuses(
+      channel({ provider: 'openai', models: { 'gpt-image-1': 'gpt-image-1' }, options: { organisation: 'org-1' } }),
+      /channels\.0 \(c1\)\.options: Unrecognized key/,
+    ));
 
   it('refuses an option of the wrong kind, naming it', () =>
-    refuses(channel({ provider: 'openai', models: { 'gpt-image-1': 'gpt-image-1' }, options: { streamIdleTimeoutMs: 'soon' } }), /channels\.0 \(c1\)\.options\.streamIdleTimeoutMs/));
+    refuses(
+      channel({ provider: 'openai', models: { 'gpt-image-1': 'gpt-image-1' }, options: { streamIdleTimeoutMs: 'soon' } }),
+      /channels\.0 \(c1\)\.options\.streamIdleTimeoutMs/,
+    ));
 
   it('refuses a DashScope mode it does not know', () =>
     refuses(channel({ provider: 'dashscope', models: { 'qwen-image': 'qwen-image-plus' }, options: { mode: 'batch' } }), /options\.mode/));
 
   it('refuses a model the provider cannot serve', () =>
-    refuses(channel({ provider: 'azure-openai', models: { 'qwen-image': 'qwen' } }), /channels\.0 \(c1\)\.models\.qwen-image: the azure-openai provider cannot serve it/));
+    refuses(
+      channel({ provider: 'azure-openai', models: { 'qwen-image': 'qwen' } }),
+      /channels\.0 \(c1\)\.models\.qwen-image: the azure-openai provider cannot serve it/,
+    ));
 
   it('refuses a channel without baseUrl for a provider with no public default', () =>
     refuses(channel({ provider: 'azure-openai', baseUrl: undefined, models: { 'dall-e-3': 'dalle3' } }), /channels\.0 \(c1\)\.baseUrl/));
@@ -52,6 +64,9 @@ describe('channels are checked when the gateway starts', () => {
 
   it('stops `serve` (createDeps) with the same message', async () => {
     const channels = [{ id: 'bad', provider: 'azure-openai', baseUrl: 'https://x.example', models: { 'qwen-image': 'q' } }];
-    await assert.rejects(startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) }), (err: unknown) => err instanceof ConfigError && /cannot serve/.test(err.message));
+    await assert.rejects(
+      startGateway({ IMAGEGATE_CHANNELS: JSON.stringify(channels) }),
+      (err: unknown) => err instanceof ConfigError && /cannot serve/.test(err.message),
+    );
   });
 });

@@ -58,7 +58,11 @@ function scripted(perCall = 10) {
   return { adapter, scripts, calls };
 }
 
-function channel(id: string, provider: BoundProvider, options: Partial<{ priority: number; weight: number; timeoutMs: number; maxConcurrency: number }> = {}): RoutedChannel {
+function channel(
+  id: string,
+  provider: BoundProvider,
+  options: Partial<{ priority: number; weight: number; timeoutMs: number; maxConcurrency: number }> = {},
+): RoutedChannel {
   const ch: Channel = {
     id,
     provider: 'scripted',
@@ -98,7 +102,10 @@ describe('Router', () => {
 
   it('stops after maxAttempts over all channels and returns the last error', async () => {
     const s = scripted();
-    s.scripts.set('a', Array.from({ length: 10 }, () => retryable()));
+    s.scripts.set(
+      'a',
+      Array.from({ length: 10 }, () => retryable()),
+    );
     const lenient = { ...SETTINGS, breaker: { ...SETTINGS.breaker, consecutiveFailures: 10 } };
     const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: lenient, logger });
     await assert.rejects(router.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).code === 'upstream_error');
@@ -115,7 +122,10 @@ describe('Router', () => {
       logger,
     });
     const outcome = await router.execute(gpt(), ctx());
-    assert.deepEqual(s.calls.map((c) => c.channel), ['primary', 'backup']);
+    assert.deepEqual(
+      s.calls.map((c) => c.channel),
+      ['primary', 'backup'],
+    );
     assert.equal(outcome.channel.id, 'backup');
     assert.equal(outcome.attempts, 2);
   });
@@ -132,13 +142,19 @@ describe('Router', () => {
     t.scripts.set('a', [new GatewayError('rate_limit_exceeded', 'slow down', { retryable: true, retryAfterSeconds: 60 })]);
     const router2 = new Router({ channels: [channel('a', t.adapter, { priority: 1 }), channel('b', t.adapter)], local: null, settings: SETTINGS, logger });
     const outcome = await router2.execute(gpt(), ctx());
-    assert.deepEqual(t.calls.map((c) => c.channel), ['a', 'b']);
+    assert.deepEqual(
+      t.calls.map((c) => c.channel),
+      ['a', 'b'],
+    );
     assert.equal(outcome.channel.id, 'b');
   });
 
   it('an upstream 429 that persists reaches the client as 429 with Retry-After', async () => {
     const s = scripted();
-    s.scripts.set('a', Array.from({ length: 5 }, () => new GatewayError('rate_limit_exceeded', 'slow', { retryable: true, retryAfterSeconds: 30 })));
+    s.scripts.set(
+      'a',
+      Array.from({ length: 5 }, () => new GatewayError('rate_limit_exceeded', 'slow', { retryable: true, retryAfterSeconds: 30 })),
+    );
     const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: SETTINGS, logger });
     await assert.rejects(router.execute(gpt(), ctx()), (err: unknown) => {
       const e = err as GatewayError;
@@ -155,7 +171,10 @@ describe('Router', () => {
     assert.equal(outcome.attempts, 2);
 
     const t = scripted();
-    t.scripts.set('a', Array.from({ length: 10 }, () => ({ hangMs: 10_000 })));
+    t.scripts.set(
+      'a',
+      Array.from({ length: 10 }, () => ({ hangMs: 10_000 })),
+    );
     const tight = new Router({ channels: [channel('a', t.adapter, { timeoutMs: 10_000 })], local: null, settings: { ...SETTINGS, deadlineMs: 1000 }, logger });
     const started = Date.now();
     await assert.rejects(tight.execute(gpt(), ctx()), (err: unknown) => (err as GatewayError).code === 'upstream_timeout');
@@ -177,7 +196,10 @@ describe('Router', () => {
 
   it('opens the breaker after consecutive failures, fails fast with 503 and Retry-After, then half-opens with one probe', async () => {
     const s = scripted();
-    s.scripts.set('a', Array.from({ length: 3 }, () => retryable()));
+    s.scripts.set(
+      'a',
+      Array.from({ length: 3 }, () => retryable()),
+    );
     const router = new Router({ channels: [channel('a', s.adapter)], local: null, settings: { ...SETTINGS, maxAttempts: 3 }, logger });
     await assert.rejects(router.execute(gpt(), ctx()));
     assert.equal(s.calls.length, 3);
@@ -221,7 +243,13 @@ describe('Router', () => {
       seed = (seed * 16807) % 2147483647;
       return seed / 2147483647;
     };
-    const router = new Router({ channels: [channel('heavy', s.adapter, { weight: 3 }), channel('light', s.adapter, { weight: 1 })], local: null, settings: SETTINGS, logger, random });
+    const router = new Router({
+      channels: [channel('heavy', s.adapter, { weight: 3 }), channel('light', s.adapter, { weight: 1 })],
+      local: null,
+      settings: SETTINGS,
+      logger,
+      random,
+    });
     for (let i = 0; i < 400; i += 1) await router.execute(gpt(), ctx());
     const heavy = s.calls.filter((c) => c.channel === 'heavy').length;
     assert.ok(heavy > 260 && heavy < 340, `heavy got ${heavy} of 400`);
@@ -253,7 +281,12 @@ describe('Router', () => {
       const e = err as GatewayError;
       return e.status === 503 && e.message.includes('dall-e-2');
     });
-    const withFallback = new Router({ channels: [channel('a', s.adapter)], local: channel('local', s.adapter), settings: { ...SETTINGS, fallbackToLocal: true }, logger });
+    const withFallback = new Router({
+      channels: [channel('a', s.adapter)],
+      local: channel('local', s.adapter),
+      settings: { ...SETTINGS, fallbackToLocal: true },
+      logger,
+    });
     const outcome = await withFallback.execute(requestFor({ model: 'dall-e-2', prompt: 'x' }), ctx());
     assert.equal(outcome.channel.id, 'local');
   });
@@ -269,7 +302,10 @@ describe('Router with a shared breaker board', () => {
       close: () => {},
     };
     const s = scripted();
-    s.scripts.set('a', Array.from({ length: 3 }, () => retryable()));
+    s.scripts.set(
+      'a',
+      Array.from({ length: 3 }, () => retryable()),
+    );
     const channels = () => [channel('a', s.adapter, { priority: 10 }), channel('b', s.adapter)];
     const replicaA = new Router({ channels: channels(), local: null, settings: { ...SETTINGS, maxAttempts: 3 }, logger, board });
     const replicaB = new Router({ channels: channels(), local: null, settings: SETTINGS, logger, board });
@@ -282,7 +318,10 @@ describe('Router with a shared breaker board', () => {
 
   it('the only channel of a model is never shut off: an open breaker lets a probe through every sole-channel cool-down', async () => {
     const s = scripted();
-    s.scripts.set('only', Array.from({ length: 3 }, () => retryable()));
+    s.scripts.set(
+      'only',
+      Array.from({ length: 3 }, () => retryable()),
+    );
     const settings = { ...SETTINGS, maxAttempts: 3, breaker: { ...SETTINGS.breaker, cooldownMs: 60_000, soleChannelCooldownMs: 100 } };
     const router = new Router({ channels: [channel('only', s.adapter)], local: null, settings, logger });
     await assert.rejects(router.execute(gpt(), ctx()));
@@ -337,6 +376,9 @@ describe('Router fan-out with a seed', () => {
     });
     const router = new Router({ channels: [channel('a', adapter)], local: null, settings: SETTINGS, logger });
     await router.execute(requestFor({ model: 'gpt-image-1', prompt: 'x', n: 3, seed: 2_147_483_646 }), ctx());
-    assert.deepEqual([...seeds].sort((a, b) => (a ?? 0) - (b ?? 0)), [0, 2_147_483_646, 2_147_483_647]);
+    assert.deepEqual(
+      [...seeds].sort((a, b) => (a ?? 0) - (b ?? 0)),
+      [0, 2_147_483_646, 2_147_483_647],
+    );
   });
 });

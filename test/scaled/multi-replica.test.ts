@@ -151,7 +151,10 @@ describe('three replicas on PostgreSQL, Redis and S3', () => {
     assert.equal(key?.committed_micro_usd, sum, 'committed total equals the ledger sum');
     const holds = entries.filter((e) => e.kind === 'hold');
     const releases = new Set(entries.filter((e) => e.kind === 'release').map((e) => e.ref_id));
-    assert.ok(holds.every((h) => releases.has(h.id)), 'every hold is closed');
+    assert.ok(
+      holds.every((h) => releases.has(h.id)),
+      'every hold is closed',
+    );
     const charges = entries.filter((e) => e.kind === 'charge');
     if (expectedCharges !== null) assert.equal(charges.length, expectedCharges);
     for (const charge of charges) {

@@ -61,7 +61,10 @@ describe('scripts/check-services.mjs', () => {
   });
 
   it('fails within seconds when a service accepts connections but never answers', async () => {
-    const result = await runCheck({ IMAGEGATE_TEST_PG: `postgres://postgres@127.0.0.1:${silentPort}/postgres`, IMAGEGATE_TEST_REDIS: `redis://127.0.0.1:${silentPort}` });
+    const result = await runCheck({
+      IMAGEGATE_TEST_PG: `postgres://postgres@127.0.0.1:${silentPort}/postgres`,
+      IMAGEGATE_TEST_REDIS: `redis://127.0.0.1:${silentPort}`,
+    });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /PostgreSQL is not reachable/);
     assert.match(result.stderr, /Redis is not reachable/);

@@ -341,13 +341,10 @@ describe('S3UrlSigner', () => {
 async function startProxy(upstream: string): Promise<{ origin: string; close(): Promise<void> }> {
   const target = new URL(upstream);
   const server: Server = createServer((req, res) => {
-    const forwarded = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamResponse) => {
-        res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-        upstreamResponse.pipe(res);
-      },
-    );
+    const forwarded = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstreamResponse) => {
+      res.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+      upstreamResponse.pipe(res);
+    });
     forwarded.on('error', () => res.destroy());
     req.pipe(forwarded);
   });

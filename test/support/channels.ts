@@ -37,7 +37,11 @@ export function channelFor(config: Partial<ChannelConfig> & Pick<ChannelConfig, 
 const pacer = new PollPacer();
 
 /** The call the router would make on this channel for a request (its upstream model resolved). */
-export function callFor(routed: RoutedChannel, request: { readonly model: { readonly id: string } }, signal: AbortSignal = new AbortController().signal): UnboundCall {
+export function callFor(
+  routed: RoutedChannel,
+  request: { readonly model: { readonly id: string } },
+  signal: AbortSignal = new AbortController().signal,
+): UnboundCall {
   const upstreamModel = routed.channel.models[request.model.id] ?? request.model.id;
   return { channel: routed.channel, upstreamModel, signal, requestId: 'req_test', logger: createLogger('silent'), pacer };
 }

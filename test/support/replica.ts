@@ -26,7 +26,10 @@ export async function startReplica(name: string, env: Record<string, string>): P
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`replica ${name} exited: ${stderr}`);
-    const ok = await fetch(`${baseUrl}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${baseUrl}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`replica ${name} did not start: ${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -197,13 +197,14 @@ function parseTarget(rawUrl: string): Target {
   try {
     const segments = rawPath.split('/').slice(1).map(decodeURIComponent);
     const [bucket = '', ...keySegments] = segments;
-    const query = rawQuery === ''
-      ? []
-      : rawQuery.split('&').map((pair): [string, string] => {
-          const eq = pair.indexOf('=');
-          // SigV4 encodes a space as %20, never `+`, so plain percent-decoding is exact.
-          return eq === -1 ? [decodeURIComponent(pair), ''] : [decodeURIComponent(pair.slice(0, eq)), decodeURIComponent(pair.slice(eq + 1))];
-        });
+    const query =
+      rawQuery === ''
+        ? []
+        : rawQuery.split('&').map((pair): [string, string] => {
+            const eq = pair.indexOf('=');
+            // SigV4 encodes a space as %20, never `+`, so plain percent-decoding is exact.
+            return eq === -1 ? [decodeURIComponent(pair), ''] : [decodeURIComponent(pair.slice(0, eq)), decodeURIComponent(pair.slice(eq + 1))];
+          });
     return { bucket, key: keySegments.join('/'), rawPath, query };
   } catch {
     throw new S3Failure(400, 'InvalidURI', 'Could not parse the specified URI.');
@@ -282,15 +283,11 @@ function verifySignature(req: IncomingMessage, target: Target, body: Buffer, acc
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
   // S3 signs the path once-encoded and never normalizes it (unlike other AWS services).
-  const canonicalUri = target.rawPath.split('/').map((segment) => uriEncode(decodeURIComponent(segment))).join('/');
-  const canonicalRequest = [
-    req.method ?? '',
-    canonicalUri,
-    canonicalQuery,
-    canonicalHeaders,
-    parts.signedHeaders.join(';'),
-    parts.payloadHash,
-  ].join('\n');
+  const canonicalUri = target.rawPath
+    .split('/')
+    .map((segment) => uriEncode(decodeURIComponent(segment)))
+    .join('/');
+  const canonicalRequest = [req.method ?? '', canonicalUri, canonicalQuery, canonicalHeaders, parts.signedHeaders.join(';'), parts.payloadHash].join('\n');
   const scope = `${parts.scopeDate}/${parts.scopeRegion}/${parts.scopeService}/${parts.scopeTerminator}`;
   const stringToSign = [ALGORITHM, parts.amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   let signingKey = hmac(`AWS4${account.secretAccessKey}`, parts.scopeDate);
@@ -330,7 +327,11 @@ function presignedParts(target: Target): SignatureParts {
   const signatureHex = param('X-Amz-Signature');
   if (algorithm !== ALGORITHM) throw new S3Failure(400, 'AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256".');
   if (credential === undefined || amzDate === undefined || expiresText === undefined || signedHeaders === undefined || signatureHex === undefined) {
-    throw new S3Failure(400, 'AuthorizationQueryParametersError', 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.');
+    throw new S3Failure(
+      400,
+      'AuthorizationQueryParametersError',
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
   }
   if (!/^[0-9]+$/.test(expiresText) || Number(expiresText) < 1 || Number(expiresText) > MAX_PRESIGNED_EXPIRES_SECONDS) {
     throw new S3Failure(400, 'AuthorizationQueryParametersError', 'X-Amz-Expires must be between 1 and 604800 seconds.');
@@ -366,7 +367,14 @@ function headerParts(req: IncomingMessage, authorization: string): SignaturePart
 
 function credentialParts(credential: string): Pick<SignatureParts, 'accessKeyId' | 'scopeDate' | 'scopeRegion' | 'scopeService' | 'scopeTerminator'> {
   const [accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator, ...rest] = credential.split('/');
-  if (accessKeyId === undefined || scopeDate === undefined || scopeRegion === undefined || scopeService === undefined || scopeTerminator === undefined || rest.length > 0) {
+  if (
+    accessKeyId === undefined ||
+    scopeDate === undefined ||
+    scopeRegion === undefined ||
+    scopeService === undefined ||
+    scopeTerminator === undefined ||
+    rest.length > 0
+  ) {
     throw new S3Failure(400, 'AuthorizationHeaderMalformed', 'The credential is malformed.');
   }
   return { accessKeyId, scopeDate, scopeRegion, scopeService, scopeTerminator };
@@ -407,9 +415,10 @@ function sendError(req: IncomingMessage, res: ServerResponse, failure: S3Failure
   }
   const id = requestId();
   // HEAD responses carry no body; the SDK then names the error after the status (404 → NotFound).
-  const xml = req.method === 'HEAD'
-    ? ''
-    : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(failure.code)}</Code><Message>${escapeXml(failure.message)}</Message><RequestId>${id}</RequestId></Error>`;
+  const xml =
+    req.method === 'HEAD'
+      ? ''
+      : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(failure.code)}</Code><Message>${escapeXml(failure.message)}</Message><RequestId>${id}</RequestId></Error>`;
   res.writeHead(failure.status, {
     'content-type': 'application/xml',
     'content-length': String(Buffer.byteLength(xml)),

@@ -576,8 +576,12 @@ export function buildOpenApiDocument(settings: OpenApiSettings): JsonSchema {
         patch: adminOperation('updateOrganization', 'Change an organisation', { path: true, body: true }),
         delete: adminOperation('deleteOrganization', 'Delete an organisation (its ledger stays; its keys are detached)', { path: true }),
       },
-      '/admin/v1/organizations/{id}/credits': { post: adminOperation('addCredits', 'Record a top-up or a correction {amount_usd, reference?}', { path: true, body: true }) },
-      '/admin/v1/organizations/{id}/usage': { get: adminOperation('getOrganizationUsage', 'An organisation’s usage by day and model, with its balance', { path: true, query: ['from', 'to'] }) },
+      '/admin/v1/organizations/{id}/credits': {
+        post: adminOperation('addCredits', 'Record a top-up or a correction {amount_usd, reference?}', { path: true, body: true }),
+      },
+      '/admin/v1/organizations/{id}/usage': {
+        get: adminOperation('getOrganizationUsage', 'An organisation’s usage by day and model, with its balance', { path: true, query: ['from', 'to'] }),
+      },
       '/admin/v1/price-groups': {
         get: adminOperation('listPriceGroups', 'Price groups'),
         post: adminOperation('createPriceGroup', 'Create a price group {id, multiplier?, prices?}', { body: true }),

@@ -47,4 +47,5 @@ export const ALIBABA_MODELS: readonly ModelSpec[] = [
     tokens: null,
     priceSource: 'Alibaba Model Studio international price list (2026), qwen-image',
     price: { kind: 'per_image', usdPerImage: { standard: { '*': 0.035 } } },
-  },];
+  },
+];

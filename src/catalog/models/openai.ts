@@ -166,17 +166,24 @@ export const OPENAI_MODELS: readonly ModelSpec[] = [
   gptImage('gpt-image-1-mini', GPT_IMAGE_1_TOKENS, { text: 2, imageIn: 2.5, imageOut: 8 }, { inputFidelities: ['low'] }),
   gptImage('gpt-image-1.5', GPT_IMAGE_1_TOKENS, { text: 5, imageIn: 8, imageOut: 32 }),
   // openai-node 7.57: "For gpt-image-2, omit this parameter" (input_fidelity; contract notes §3).
-  gptImage('gpt-image-2', GPT_IMAGE_2_TOKENS, { text: 5, imageIn: 8, imageOut: 30 }, { inputFidelities: [], size: {
-    kind: 'free',
-    multipleOf: 16,
-    maxEdgePx: 3840,
-    // 655,360 to 8,294,400 pixels (3840x2160): the limits resellers publish; OpenAI's spec says only
-    // "the model's current pixel and edge limits" (contract notes §2).
-    minPixels: 655_360,
-    maxPixels: 8_294_400,
-    maxAspectRatio: 3,
-    commonSizes: ['1024x1024', '1536x1024', '1024x1536', '2048x2048', '2560x1440', '3840x2160'],
-    autoSize: '1024x1024',
-  } }),
-
+  gptImage(
+    'gpt-image-2',
+    GPT_IMAGE_2_TOKENS,
+    { text: 5, imageIn: 8, imageOut: 30 },
+    {
+      inputFidelities: [],
+      size: {
+        kind: 'free',
+        multipleOf: 16,
+        maxEdgePx: 3840,
+        // 655,360 to 8,294,400 pixels (3840x2160): the limits resellers publish; OpenAI's spec says only
+        // "the model's current pixel and edge limits" (contract notes §2).
+        minPixels: 655_360,
+        maxPixels: 8_294_400,
+        maxAspectRatio: 3,
+        commonSizes: ['1024x1024', '1536x1024', '1024x1536', '2048x2048', '2560x1440', '3840x2160'],
+        autoSize: '1024x1024',
+      },
+    },
+  ),
 ];

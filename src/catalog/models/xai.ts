@@ -85,7 +85,8 @@ export const XAI_MODELS: readonly ModelSpec[] = [
     id: 'grok-imagine-image-quality',
     // $0.05 at 1k (Cloudflare Workers AI's page, linking docs.x.ai/developers/models/
     // grok-imagine-image-quality; Atlas Cloud's xAI guide), $0.07 at 2k (Replicate's 2K tier).
-    priceSource: 'xAI list price as quoted by developers.cloudflare.com/ai/models/xai/grok-imagine-image-quality (1k) and Replicate xai/grok-imagine-image-quality (2k), 2026',
+    priceSource:
+      'xAI list price as quoted by developers.cloudflare.com/ai/models/xai/grok-imagine-image-quality (1k) and Replicate xai/grok-imagine-image-quality (2k), 2026',
     price: { kind: 'per_image', usdPerImage: { standard: byTier({ '1k': 0.05, '2k': 0.07 }) } },
   }),
   grokImagine({
@@ -98,7 +99,8 @@ export const XAI_MODELS: readonly ModelSpec[] = [
     // $0.04/$0.06 (low) and $0.06/$0.08 (medium) at 1k/2k: APIYI's official-channel range
     // ($0.02–0.08, "xAI's official prices"), APIMart's observed 1K@low $0.032, 1K@medium and 2K@low
     // $0.048 at its 20% discount (grok-imagine-image $0.016 there), and BlockRun's medium at $0.06.
-    priceSource: 'xAI prices as relayed by docs.apiyi.com (grok-imagine-image-official) and APIMart observed prices (2026-10), medium 1k confirmed by BlockRun v0.55.5',
+    priceSource:
+      'xAI prices as relayed by docs.apiyi.com (grok-imagine-image-official) and APIMart observed prices (2026-10), medium 1k confirmed by BlockRun v0.55.5',
     price: {
       kind: 'per_image',
       usdPerImage: { low: byTier({ '1k': 0.04, '2k': 0.06 }), medium: byTier({ '1k': 0.06, '2k': 0.08 }) },

@@ -41,7 +41,10 @@ export async function callArk(ask: ArkAsk, call: ProviderCall<ArkOptions>, signa
 
   if (response.status !== 200) {
     const { code, message } = readErrorBody(response);
-    const error = code !== '' ? arkError(response.status, response.headers, code, message) : errorForStatus('ark', response.status, response.headers, `HTTP ${response.status}`);
+    const error =
+      code !== ''
+        ? arkError(response.status, response.headers, code, message)
+        : errorForStatus('ark', response.status, response.headers, `HTTP ${response.status}`);
     call.logger.warn({ ...log, upstreamCode: code, code: error.code }, 'upstream refused');
     throw error;
   }
@@ -70,7 +73,10 @@ export async function callArk(ask: ArkAsk, call: ProviderCall<ArkOptions>, signa
   // Ark bills `generated_images` ("仅对成功生成图片按张数进行计费"); a count that disagrees with the
   // pictures in hand means the operator pays for pictures nobody received.
   if (answer.generatedImages !== null && answer.generatedImages !== made.length) {
-    call.logger.warn({ ...log, generatedImages: answer.generatedImages, delivered: made.length }, 'upstream usage.generated_images disagrees with the pictures it sent');
+    call.logger.warn(
+      { ...log, generatedImages: answer.generatedImages, delivered: made.length },
+      'upstream usage.generated_images disagrees with the pictures it sent',
+    );
   }
   if (made.length > ask.maxImages) {
     call.logger.warn({ ...log, asked: ask.maxImages, delivered: made.length }, 'upstream sent more pictures than max_images; the extra ones are dropped');

@@ -35,9 +35,13 @@ export function arkError(status: number, headers: Headers, code: string, message
   const detail = message === '' ? code : message;
   if (isPolicyCode(code)) return contentPolicyError('ark', detail);
   if (OPERATOR_CODES.test(code)) {
-    return new GatewayError('upstream_configuration_error', `The upstream provider (ark) refused the channel's account (${code}); the operator has been alerted.`, {
-      cause: detail,
-    });
+    return new GatewayError(
+      'upstream_configuration_error',
+      `The upstream provider (ark) refused the channel's account (${code}); the operator has been alerted.`,
+      {
+        cause: detail,
+      },
+    );
   }
   return errorForStatus('ark', statusForCode(status, code), headers, code === '' ? detail : `${code}: ${detail}`);
 }

@@ -13,12 +13,7 @@ type Headers = Readonly<Record<string, string | string[] | undefined>>;
  * to decide.
  */
 const ErrorBodySchema = z.looseObject({
-  detail: z
-    .union([
-      z.string(),
-      z.array(z.looseObject({ loc: z.array(z.union([z.string(), z.number()])).optional(), msg: z.string().optional() })),
-    ])
-    .optional(),
+  detail: z.union([z.string(), z.array(z.looseObject({ loc: z.array(z.union([z.string(), z.number()])).optional(), msg: z.string().optional() }))]).optional(),
   error: z.string().optional(),
   message: z.string().optional(),
   retry_after: z.coerce.number().positive().optional(),
@@ -31,9 +26,13 @@ export function bflHttpError(status: number, headers: Headers, text: string, sta
   const detail = describe(body) ?? `HTTP ${status}`;
   if (status === 402) {
     // "Payment Required: add credits" (BFL API guide, endpoints.md): the operator's account, not the request.
-    return new GatewayError('upstream_configuration_error', 'The upstream provider (bfl) refused the task: the account has no credits left; the operator has been alerted.', {
-      cause: detail,
-    });
+    return new GatewayError(
+      'upstream_configuration_error',
+      'The upstream provider (bfl) refused the task: the account has no credits left; the operator has been alerted.',
+      {
+        cause: detail,
+      },
+    );
   }
   if (status === 429) {
     // BFL limits tasks in flight (24 per key, 6 for Kontext [max]) and says how long to wait in

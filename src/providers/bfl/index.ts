@@ -18,8 +18,7 @@ export const bflProvider: ProviderAdapter<BflOptions> = {
   defaultBaseUrl: 'https://api.bfl.ai/v1',
   optionsSchema: BflOptionsSchema,
   // FLUX models are served here whoever else carries them (Replicate, fal have flux-dev too).
-  serves: (model: ModelSpec) =>
-    model.ownedBy === 'black-forest-labs' || `BFL serves Black Forest Labs' FLUX models; ${model.id} is owned by ${model.ownedBy}`,
+  serves: (model: ModelSpec) => model.ownedBy === 'black-forest-labs' || `BFL serves Black Forest Labs' FLUX models; ${model.id} is owned by ${model.ownedBy}`,
   maxImagesPerCall: () => 1,
 
   async generate(request, call) {
@@ -34,9 +33,13 @@ export const bflProvider: ProviderAdapter<BflOptions> = {
    */
   async edit(request, call) {
     if (request.mask !== null) {
-      throw new GatewayError('unsupported_parameter', `'mask' is not supported by ${request.model.id}: it edits the whole image by instruction; send the edit without a mask.`, {
-        param: 'mask',
-      });
+      throw new GatewayError(
+        'unsupported_parameter',
+        `'mask' is not supported by ${request.model.id}: it edits the whole image by instruction; send the edit without a mask.`,
+        {
+          param: 'mask',
+        },
+      );
     }
     const size = wireSizeFor(request, call.upstreamModel);
     return runTask(call, taskBody(request, call.upstreamModel, call.options, size, request.images), size, request.size, request.outputFormat);

@@ -36,7 +36,9 @@ export const comfyuiProvider: ProviderAdapter<ComfyOptions> = {
     const workflow = workflowFor(call.options, request.model.id);
     const { inputs } = workflow;
     if (request.negativePrompt !== null && inputs.negativePrompt === null) {
-      throw new GatewayError('unsupported_parameter', `'negative_prompt' is not supported by this channel's workflow for ${request.model.id}.`, { param: 'negative_prompt' });
+      throw new GatewayError('unsupported_parameter', `'negative_prompt' is not supported by this channel's workflow for ${request.model.id}.`, {
+        param: 'negative_prompt',
+      });
     }
     const size = latentSize(request.size);
     const graph = fillWorkflow(workflow, {

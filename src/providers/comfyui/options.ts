@@ -41,7 +41,10 @@ const DEFAULT_MAP = {
 
 /** A model's own workflow: a path, or a path with inputs mapped apart from the channel's. */
 const ModelWorkflowSchema = z.union([
-  z.string().min(1).transform((workflow) => ({ workflow })),
+  z
+    .string()
+    .min(1)
+    .transform((workflow) => ({ workflow })),
   z.strictObject({ workflow: z.string().min(1), ...partialMap() }),
 ]);
 

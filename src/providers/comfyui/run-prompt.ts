@@ -43,7 +43,11 @@ export async function runPrompt(graph: ApiGraph, params: ImageParams, images: nu
       const previews = new Previews(params, call);
       end = await socket.watch(
         id,
-        { onProgress: (value, max) => previews.progress(value, max), onPreview: (bytes) => previews.frame(bytes), onImages: (node, made) => written.push({ node, images: made }) },
+        {
+          onProgress: (value, max) => previews.progress(value, max),
+          onPreview: (bytes) => previews.frame(bytes),
+          onImages: (node, made) => written.push({ node, images: made }),
+        },
         options.refusal,
         call.signal,
       );
@@ -89,7 +93,10 @@ async function pollHistory(promptId: string, call: ProviderCall<ComfyOptions>): 
       pacerKey: channel.id,
       signal: call.signal,
       onPollFailure: (err, failuresInARow) =>
-        call.logger.warn({ requestId: call.requestId, channel: channel.id, promptId, code: err.code, failuresInARow }, 'comfyui history poll failed; polling on'),
+        call.logger.warn(
+          { requestId: call.requestId, channel: channel.id, promptId, code: err.code, failuresInARow },
+          'comfyui history poll failed; polling on',
+        ),
     },
   );
 }
@@ -119,12 +126,21 @@ async function historyState(promptId: string, call: ProviderCall<ComfyOptions>):
  * The images the request gets from what the output nodes wrote: SaveImage's (`type: output`), or
  * where the workflow only previews, PreviewImage's (`type: temp`), in node order. Exactly `wanted`.
  */
-function pick(outputs: ReadonlyArray<{ node: string; images: readonly OutputImage[] }>, wanted: number, call: ProviderCall<ComfyOptions>, promptId: string): OutputImage[] {
+function pick(
+  outputs: ReadonlyArray<{ node: string; images: readonly OutputImage[] }>,
+  wanted: number,
+  call: ProviderCall<ComfyOptions>,
+  promptId: string,
+): OutputImage[] {
   const all = outputs.flatMap((output) => output.images);
   const saved = all.filter((image) => image.type === 'output');
   const chosen = saved.length > 0 ? saved : all;
   if (chosen.length < wanted) throw malformedResponse('comfyui', `prompt ${promptId} wrote ${chosen.length} images where ${wanted} were asked`);
-  if (chosen.length > wanted) call.logger.warn({ requestId: call.requestId, channel: call.channel.id, promptId, wrote: chosen.length, wanted }, 'comfyui workflow wrote more images than asked; the first are kept');
+  if (chosen.length > wanted)
+    call.logger.warn(
+      { requestId: call.requestId, channel: call.channel.id, promptId, wrote: chosen.length, wanted },
+      'comfyui workflow wrote more images than asked; the first are kept',
+    );
   return chosen.slice(0, wanted);
 }
 
@@ -203,7 +219,10 @@ class Previews {
         onPartial({ imageIndex: 0, partialIndex: this.#emitted, base64 });
         this.#emitted += 1;
       } catch (err) {
-        this.#call.logger.debug({ requestId: this.#call.requestId, channel: this.#call.channel.id, err }, 'comfyui preview frame could not be decoded; skipped');
+        this.#call.logger.debug(
+          { requestId: this.#call.requestId, channel: this.#call.channel.id, err },
+          'comfyui preview frame could not be decoded; skipped',
+        );
       }
     });
   }

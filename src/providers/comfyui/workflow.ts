@@ -118,7 +118,9 @@ export function checkInputs(graph: ApiGraph, inputs: InputMap): string[] {
       continue;
     }
     if (!(ref.input in node.inputs)) {
-      problems.push(`${option} maps to input '${ref.input}' of node '${ref.node}' (${node.class_type}), which has no such input (it has: ${Object.keys(node.inputs).join(', ')})`);
+      problems.push(
+        `${option} maps to input '${ref.input}' of node '${ref.node}' (${node.class_type}), which has no such input (it has: ${Object.keys(node.inputs).join(', ')})`,
+      );
       continue;
     }
     if (Array.isArray(node.inputs[ref.input])) {

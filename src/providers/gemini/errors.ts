@@ -15,9 +15,7 @@ const RpcErrorSchema = z.looseObject({
     code: z.number().optional(),
     message: z.string().optional(),
     status: z.string().optional(),
-    details: z
-      .array(z.looseObject({ '@type': z.string().optional(), reason: z.string().optional(), retryDelay: z.string().optional() }))
-      .optional(),
+    details: z.array(z.looseObject({ '@type': z.string().optional(), reason: z.string().optional(), retryDelay: z.string().optional() })).optional(),
   }),
 });
 
@@ -68,9 +66,13 @@ export function geminiError(httpStatus: number, headers: Headers, text: string):
 
   if (reasons.some((reason) => reason.startsWith('API_KEY_'))) return errorForStatus('gemini', 401, headers, detail);
   if (status === 'FAILED_PRECONDITION') {
-    return new GatewayError('upstream_configuration_error', "The upstream provider (gemini) cannot serve the gateway's project (FAILED_PRECONDITION); the operator has been alerted.", {
-      cause: detail,
-    });
+    return new GatewayError(
+      'upstream_configuration_error',
+      "The upstream provider (gemini) cannot serve the gateway's project (FAILED_PRECONDITION); the operator has been alerted.",
+      {
+        cause: detail,
+      },
+    );
   }
   const effective = STATUS_OF_CODE[status] ?? httpStatus;
   if (effective === 429) {

@@ -44,10 +44,7 @@ export function generateContentBody(request: ImageParams, images: readonly Input
 /** The ratio and tier the contract resolved, or (a model without an aspect rule) the nearest Gemini ratio. */
 function aspectFor(request: ImageParams): AspectChoice {
   if (request.aspect !== null) return request.aspect;
-  return nearestAspect(
-    { kind: 'aspect', ratios: GEMINI_RATIOS, tiers: { '1K': 1024 }, defaultRatio: '1:1', defaultTier: '1K', multipleOf: 16 },
-    request.size,
-  );
+  return nearestAspect({ kind: 'aspect', ratios: GEMINI_RATIOS, tiers: { '1K': 1024 }, defaultRatio: '1:1', defaultTier: '1K', multipleOf: 16 }, request.size);
 }
 
 const InlineDataSchema = z.looseObject({ mimeType: z.string().optional(), data: z.string() });

@@ -58,7 +58,8 @@ export function paintBoat(frame: Frame): void {
   const waterline = placement.waterline * canvas.height;
   const sunOnLeft = layout.sunX < placement.x;
   // Parts are drawn facing right; a boat facing left is mirrored, and so is its lit side.
-  const parts = kind === 'paper' ? paperBoat(frame, placement.facing === 1 ? sunOnLeft : !sunOnLeft) : sailBoat(frame, placement.facing === 1 ? sunOnLeft : !sunOnLeft);
+  const parts =
+    kind === 'paper' ? paperBoat(frame, placement.facing === 1 ? sunOnLeft : !sunOnLeft) : sailBoat(frame, placement.facing === 1 ? sunOnLeft : !sunOnLeft);
   const toCanvas = (points: readonly number[]): number[] =>
     points.map((value, k) => (k % 2 === 0 ? cx + value * length * placement.facing : waterline - value * length));
 
@@ -117,7 +118,10 @@ function paintRings(frame: Frame, placement: BoatPlacement, length: number): voi
   const cy = placement.waterline * height + length * 0.01;
   const light = frame.palette.colour.light;
   const thickness = Math.max(0.6, length * 0.01);
-  for (const [radius, strength] of [[0.62, 0.22], [0.85, 0.12]] as const) {
+  for (const [radius, strength] of [
+    [0.62, 0.22],
+    [0.85, 0.12],
+  ] as const) {
     const a = radius * length;
     const b = a * 0.13;
     const y0 = Math.max(0, Math.floor(cy - b - 2));

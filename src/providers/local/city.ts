@@ -17,7 +17,10 @@ export function paintCity(frame: Frame, random: Random): void {
   const litShare = palette.windowLitShare;
   const [wr, wg, wb] = palette.colour.window;
 
-  for (const [layer, hazeAmount, heightScale] of [[0, 0.4, 1.25], [1, 0, 1]] as const) {
+  for (const [layer, hazeAmount, heightScale] of [
+    [0, 0.4, 1.25],
+    [1, 0, 1],
+  ] as const) {
     const body = mix(palette.colour.building, palette.colour.haze, hazeAmount);
     let x = -random() * unit * 0.04;
     let index = 0;

@@ -46,9 +46,7 @@ export async function localEdit(request: EditRequest, ctx: Pick<ProviderCall<unk
     const scene = await decodeRgba(await renderImage(plan, index), size);
     const reference = references.length === 0 ? null : (references[index % references.length] ?? null);
     const pixels =
-      alpha === null
-        ? repaint(original, scene, reference, ORIGINAL_SHARE[request.inputFidelity ?? 'low'])
-        : inpaint(original, scene, reference, alpha);
+      alpha === null ? repaint(original, scene, reference, ORIGINAL_SHARE[request.inputFidelity ?? 'low']) : inpaint(original, scene, reference, alpha);
     const bytes = await encodeRgba(pixels, keepAlpha, request.outputFormat, request.outputCompression);
     images.push({ bytes, mime: mimeOf(request.outputFormat) });
   }

@@ -53,7 +53,11 @@ export const localProvider: ProviderAdapter<z.infer<typeof LocalOptionsSchema>> 
       revisedPrompt === undefined ? { bytes, mime } : { bytes, mime, revisedPrompt },
     );
     if (request.stream && ctx.onPartial !== undefined && request.partialImages > 0) {
-      await emitPartials(request, images.map((image) => image.bytes), ctx.onPartial);
+      await emitPartials(
+        request,
+        images.map((image) => image.bytes),
+        ctx.onPartial,
+      );
     }
     return { images };
   },
@@ -61,7 +65,11 @@ export const localProvider: ProviderAdapter<z.infer<typeof LocalOptionsSchema>> 
   async edit(request, ctx) {
     const result = await localEdit(request, ctx);
     if (request.stream && ctx.onPartial !== undefined && request.partialImages > 0) {
-      await emitPartials(request, result.images.map((image) => image.bytes), ctx.onPartial);
+      await emitPartials(
+        request,
+        result.images.map((image) => image.bytes),
+        ctx.onPartial,
+      );
     }
     return result;
   },

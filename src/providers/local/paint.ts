@@ -56,11 +56,7 @@ export async function paintScene(options: PaintOptions): Promise<Canvas> {
   const layer = (salt: number) => mulberry32(mix32(options.seed ^ salt));
   const { scene } = options;
   const large = options.width * options.height > YIELD_ABOVE_PIXELS;
-  const steps: (() => void)[] = [
-    () => paintSky(frame, layer(0x01)),
-    () => paintClouds(frame, layer(0x02)),
-    () => paintMountains(frame, layer(0x03)),
-  ];
+  const steps: (() => void)[] = [() => paintSky(frame, layer(0x01)), () => paintClouds(frame, layer(0x02)), () => paintMountains(frame, layer(0x03))];
   if (scene.city) steps.push(() => paintCity(frame, layer(0x04)));
   if (scene.trees) steps.push(() => paintTreeLine(frame, layer(0x05)));
   steps.push(

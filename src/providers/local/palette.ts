@@ -11,9 +11,31 @@ import type { ColourName, Ground, Scene, Subject, TimeOfDay } from './scene.ts';
  */
 
 export type PaletteColour =
-  | 'skyTop' | 'skyMid' | 'skyHorizon' | 'sun' | 'sunGlow' | 'cloudLit' | 'cloudShade' | 'star' | 'moon'
-  | 'mountainFar' | 'mountainNear' | 'snowCap' | 'haze' | 'water' | 'groundFar' | 'groundNear' | 'foliage'
-  | 'building' | 'window' | 'paper' | 'paperShade' | 'sail' | 'hull' | 'fog' | 'light';
+  | 'skyTop'
+  | 'skyMid'
+  | 'skyHorizon'
+  | 'sun'
+  | 'sunGlow'
+  | 'cloudLit'
+  | 'cloudShade'
+  | 'star'
+  | 'moon'
+  | 'mountainFar'
+  | 'mountainNear'
+  | 'snowCap'
+  | 'haze'
+  | 'water'
+  | 'groundFar'
+  | 'groundNear'
+  | 'foliage'
+  | 'building'
+  | 'window'
+  | 'paper'
+  | 'paperShade'
+  | 'sail'
+  | 'hull'
+  | 'fog'
+  | 'light';
 
 export interface Palette {
   readonly colour: Readonly<Record<PaletteColour, Rgb>>;
@@ -46,43 +68,115 @@ interface TimeBase {
 const TIME_BASES: Readonly<Record<TimeOfDay, TimeBase>> = {
   sunrise: {
     colours: {
-      skyTop: rgb(104, 100, 168), skyMid: rgb(238, 150, 152), skyHorizon: rgb(255, 198, 130),
-      sun: rgb(255, 248, 224), sunGlow: rgb(255, 184, 112), cloudLit: rgb(255, 196, 176), cloudShade: rgb(196, 128, 156),
-      star: rgb(255, 240, 230), moon: rgb(250, 240, 230), mountainFar: rgb(168, 128, 160), mountainNear: rgb(92, 76, 112),
-      snowCap: rgb(255, 226, 214), water: rgb(40, 82, 140), foliage: rgb(58, 74, 70), paper: rgb(252, 246, 236),
-      paperShade: rgb(198, 184, 196), sail: rgb(252, 244, 232), hull: rgb(120, 70, 50), light: rgb(255, 214, 170),
+      skyTop: rgb(104, 100, 168),
+      skyMid: rgb(238, 150, 152),
+      skyHorizon: rgb(255, 198, 130),
+      sun: rgb(255, 248, 224),
+      sunGlow: rgb(255, 184, 112),
+      cloudLit: rgb(255, 196, 176),
+      cloudShade: rgb(196, 128, 156),
+      star: rgb(255, 240, 230),
+      moon: rgb(250, 240, 230),
+      mountainFar: rgb(168, 128, 160),
+      mountainNear: rgb(92, 76, 112),
+      snowCap: rgb(255, 226, 214),
+      water: rgb(40, 82, 140),
+      foliage: rgb(58, 74, 70),
+      paper: rgb(252, 246, 236),
+      paperShade: rgb(198, 184, 196),
+      sail: rgb(252, 244, 232),
+      hull: rgb(120, 70, 50),
+      light: rgb(255, 214, 170),
     },
-    skyMidAt: 0.5, glowStrength: 0.8, starVisibility: 0.08, landLight: 0.8, windowLitShare: 0.15,
+    skyMidAt: 0.5,
+    glowStrength: 0.8,
+    starVisibility: 0.08,
+    landLight: 0.8,
+    windowLitShare: 0.15,
   },
   day: {
     colours: {
-      skyTop: rgb(54, 116, 208), skyMid: rgb(112, 170, 232), skyHorizon: rgb(204, 226, 244),
-      sun: rgb(255, 255, 244), sunGlow: rgb(255, 250, 226), cloudLit: rgb(255, 255, 255), cloudShade: rgb(186, 198, 216),
-      star: rgb(255, 255, 255), moon: rgb(240, 240, 240), mountainFar: rgb(132, 158, 190), mountainNear: rgb(72, 102, 96),
-      snowCap: rgb(250, 252, 255), water: rgb(26, 92, 150), foliage: rgb(46, 110, 52), paper: rgb(250, 250, 246),
-      paperShade: rgb(196, 204, 214), sail: rgb(250, 250, 250), hull: rgb(150, 60, 40), light: rgb(255, 252, 240),
+      skyTop: rgb(54, 116, 208),
+      skyMid: rgb(112, 170, 232),
+      skyHorizon: rgb(204, 226, 244),
+      sun: rgb(255, 255, 244),
+      sunGlow: rgb(255, 250, 226),
+      cloudLit: rgb(255, 255, 255),
+      cloudShade: rgb(186, 198, 216),
+      star: rgb(255, 255, 255),
+      moon: rgb(240, 240, 240),
+      mountainFar: rgb(132, 158, 190),
+      mountainNear: rgb(72, 102, 96),
+      snowCap: rgb(250, 252, 255),
+      water: rgb(26, 92, 150),
+      foliage: rgb(46, 110, 52),
+      paper: rgb(250, 250, 246),
+      paperShade: rgb(196, 204, 214),
+      sail: rgb(250, 250, 250),
+      hull: rgb(150, 60, 40),
+      light: rgb(255, 252, 240),
     },
-    skyMidAt: 0.55, glowStrength: 0.35, starVisibility: 0, landLight: 1, windowLitShare: 0,
+    skyMidAt: 0.55,
+    glowStrength: 0.35,
+    starVisibility: 0,
+    landLight: 1,
+    windowLitShare: 0,
   },
   sunset: {
     colours: {
-      skyTop: rgb(58, 48, 112), skyMid: rgb(206, 88, 112), skyHorizon: rgb(255, 152, 72),
-      sun: rgb(255, 226, 160), sunGlow: rgb(255, 122, 58), cloudLit: rgb(255, 158, 108), cloudShade: rgb(112, 60, 100),
-      star: rgb(255, 240, 230), moon: rgb(250, 236, 220), mountainFar: rgb(116, 72, 112), mountainNear: rgb(50, 34, 60),
-      snowCap: rgb(255, 196, 170), water: rgb(36, 40, 84), foliage: rgb(36, 34, 44), paper: rgb(255, 238, 214),
-      paperShade: rgb(168, 128, 150), sail: rgb(255, 236, 210), hull: rgb(70, 40, 40), light: rgb(255, 172, 112),
+      skyTop: rgb(58, 48, 112),
+      skyMid: rgb(206, 88, 112),
+      skyHorizon: rgb(255, 152, 72),
+      sun: rgb(255, 226, 160),
+      sunGlow: rgb(255, 122, 58),
+      cloudLit: rgb(255, 158, 108),
+      cloudShade: rgb(112, 60, 100),
+      star: rgb(255, 240, 230),
+      moon: rgb(250, 236, 220),
+      mountainFar: rgb(116, 72, 112),
+      mountainNear: rgb(50, 34, 60),
+      snowCap: rgb(255, 196, 170),
+      water: rgb(36, 40, 84),
+      foliage: rgb(36, 34, 44),
+      paper: rgb(255, 238, 214),
+      paperShade: rgb(168, 128, 150),
+      sail: rgb(255, 236, 210),
+      hull: rgb(70, 40, 40),
+      light: rgb(255, 172, 112),
     },
-    skyMidAt: 0.5, glowStrength: 0.85, starVisibility: 0.12, landLight: 0.6, windowLitShare: 0.35,
+    skyMidAt: 0.5,
+    glowStrength: 0.85,
+    starVisibility: 0.12,
+    landLight: 0.6,
+    windowLitShare: 0.35,
   },
   night: {
     colours: {
-      skyTop: rgb(6, 10, 32), skyMid: rgb(16, 28, 68), skyHorizon: rgb(38, 58, 108),
-      sun: rgb(255, 255, 255), sunGlow: rgb(120, 140, 196), cloudLit: rgb(96, 106, 138), cloudShade: rgb(28, 32, 52),
-      star: rgb(255, 250, 236), moon: rgb(242, 240, 226), mountainFar: rgb(32, 42, 74), mountainNear: rgb(12, 18, 36),
-      snowCap: rgb(170, 184, 214), water: rgb(10, 20, 46), foliage: rgb(10, 18, 24), paper: rgb(210, 216, 232),
-      paperShade: rgb(110, 118, 150), sail: rgb(206, 212, 230), hull: rgb(30, 26, 34), light: rgb(150, 170, 220),
+      skyTop: rgb(6, 10, 32),
+      skyMid: rgb(16, 28, 68),
+      skyHorizon: rgb(38, 58, 108),
+      sun: rgb(255, 255, 255),
+      sunGlow: rgb(120, 140, 196),
+      cloudLit: rgb(96, 106, 138),
+      cloudShade: rgb(28, 32, 52),
+      star: rgb(255, 250, 236),
+      moon: rgb(242, 240, 226),
+      mountainFar: rgb(32, 42, 74),
+      mountainNear: rgb(12, 18, 36),
+      snowCap: rgb(170, 184, 214),
+      water: rgb(10, 20, 46),
+      foliage: rgb(10, 18, 24),
+      paper: rgb(210, 216, 232),
+      paperShade: rgb(110, 118, 150),
+      sail: rgb(206, 212, 230),
+      hull: rgb(30, 26, 34),
+      light: rgb(150, 170, 220),
     },
-    skyMidAt: 0.55, glowStrength: 0.3, starVisibility: 1, landLight: 0.2, windowLitShare: 0.45,
+    skyMidAt: 0.55,
+    glowStrength: 0.3,
+    starVisibility: 1,
+    landLight: 0.2,
+    windowLitShare: 0.45,
   },
 };
 
@@ -94,21 +188,50 @@ const GROUND_COLOURS: Readonly<Record<Ground, readonly [Rgb, Rgb]>> = {
 };
 
 const NAMED_COLOURS: Readonly<Record<ColourName, Rgb>> = {
-  red: rgb(220, 40, 40), orange: rgb(245, 140, 30), yellow: rgb(245, 220, 50), gold: rgb(232, 180, 60),
-  green: rgb(50, 170, 70), teal: rgb(30, 170, 170), blue: rgb(40, 90, 220), purple: rgb(140, 60, 200),
-  pink: rgb(240, 110, 180), white: rgb(245, 245, 245), silver: rgb(190, 195, 205), black: rgb(20, 20, 25),
+  red: rgb(220, 40, 40),
+  orange: rgb(245, 140, 30),
+  yellow: rgb(245, 220, 50),
+  gold: rgb(232, 180, 60),
+  green: rgb(50, 170, 70),
+  teal: rgb(30, 170, 170),
+  blue: rgb(40, 90, 220),
+  purple: rgb(140, 60, 200),
+  pink: rgb(240, 110, 180),
+  white: rgb(245, 245, 245),
+  silver: rgb(190, 195, 205),
+  black: rgb(20, 20, 25),
   brown: rgb(120, 80, 45),
 };
 
 /** Which palette colours a colour bound to a subject recolours, and how strongly. */
 const SUBJECT_TARGETS: Readonly<Record<Exclude<Subject, 'all'>, readonly (readonly [PaletteColour, number])[]>> = {
-  sky: [['skyTop', 0.45], ['skyMid', 0.5], ['skyHorizon', 0.4], ['cloudLit', 0.25], ['sunGlow', 0.3]],
+  sky: [
+    ['skyTop', 0.45],
+    ['skyMid', 0.5],
+    ['skyHorizon', 0.4],
+    ['cloudLit', 0.25],
+    ['sunGlow', 0.3],
+  ],
   water: [['water', 0.65]],
-  boat: [['paper', 0.8], ['paperShade', 0.7], ['sail', 0.8], ['hull', 0.6]],
+  boat: [
+    ['paper', 0.8],
+    ['paperShade', 0.7],
+    ['sail', 0.8],
+    ['hull', 0.6],
+  ],
   trees: [['foliage', 0.7]],
-  mountains: [['mountainFar', 0.45], ['mountainNear', 0.55]],
-  city: [['building', 0.5], ['window', 0.6]],
-  ground: [['groundFar', 0.6], ['groundNear', 0.6]],
+  mountains: [
+    ['mountainFar', 0.45],
+    ['mountainNear', 0.55],
+  ],
+  city: [
+    ['building', 0.5],
+    ['window', 0.6],
+  ],
+  ground: [
+    ['groundFar', 0.6],
+    ['groundNear', 0.6],
+  ],
 };
 
 /** Grading from moods and style, applied to every colour. */

@@ -20,8 +20,14 @@ export async function emitPartials(request: ImageParams, images: readonly Buffer
       const coarse = await sharp(image)
         .resize(Math.max(1, Math.round(width / factor)), Math.max(1, Math.round(height / factor)), { kernel: 'nearest' })
         .toBuffer();
-      const enlarged = sharp(coarse).resize(width, height, { kernel: 'nearest' }).blur(Math.max(0.3, factor / 3));
-      const bytes = await withEncoder(request.outputFormat === 'jpeg' ? enlarged.flatten({ background: '#ffffff' }) : enlarged, request.outputFormat, request.outputCompression).toBuffer();
+      const enlarged = sharp(coarse)
+        .resize(width, height, { kernel: 'nearest' })
+        .blur(Math.max(0.3, factor / 3));
+      const bytes = await withEncoder(
+        request.outputFormat === 'jpeg' ? enlarged.flatten({ background: '#ffffff' }) : enlarged,
+        request.outputFormat,
+        request.outputCompression,
+      ).toBuffer();
       onPartial({ imageIndex, partialIndex, base64: bytes.toString('base64') });
     }
   }

@@ -10,8 +10,19 @@ import type { ColourName, Scene, Subject } from './scene.ts';
 const TIME_PHRASE = { sunrise: 'at sunrise', day: 'in the middle of the day', sunset: 'at sunset', night: 'at night' } as const;
 
 const WATER_NOUN: Readonly<Record<string, string>> = {
-  sea: 'sea', ocean: 'ocean', lake: 'lake', river: 'river', pond: 'pond', bay: 'bay', harbor: 'harbor', harbour: 'harbour',
-  lagoon: 'lagoon', beach: 'sea', shore: 'sea', coast: 'sea', waves: 'sea',
+  sea: 'sea',
+  ocean: 'ocean',
+  lake: 'lake',
+  river: 'river',
+  pond: 'pond',
+  bay: 'bay',
+  harbor: 'harbor',
+  harbour: 'harbour',
+  lagoon: 'lagoon',
+  beach: 'sea',
+  shore: 'sea',
+  coast: 'sea',
+  waves: 'sea',
 };
 
 export function revisePrompt(scene: Scene, style: Style | null, prompt: string): string {
@@ -44,12 +55,19 @@ export function revisePrompt(scene: Scene, style: Style | null, prompt: string):
   if (scene.mountains && (scene.city || water !== null || scene.boat !== null)) extras.push('layered mountains on the horizon');
   if (scene.city && scene.timeOfDay !== 'day') extras.push('windows glowing in the buildings');
   if (scene.trees) extras.push(water === null ? 'trees framing the view' : 'a line of dark trees along the far shore');
-  if (water !== null && scene.ground !== null) extras.push(`a ${scene.ground === 'desert' ? 'sandy' : scene.ground === 'snow' ? 'snowy' : 'grassy'} shore in the foreground`);
+  if (water !== null && scene.ground !== null)
+    extras.push(`a ${scene.ground === 'desert' ? 'sandy' : scene.ground === 'snow' ? 'snowy' : 'grassy'} shore in the foreground`);
   if (water !== null) extras.push(water.calm ? 'the surface mirroring the sky in gentle ripples' : 'the surface broken into restless ripples');
   if (extras.length > 0) parts.push(`with ${joinList(extras)}`);
 
   const all = colourWords(scene, 'all');
-  const mood = scene.moods.includes('dramatic') ? 'dramatic' : scene.moods.includes('calm') ? 'serene' : scene.moods.includes('dark') ? 'dark, moody' : 'peaceful';
+  const mood = scene.moods.includes('dramatic')
+    ? 'dramatic'
+    : scene.moods.includes('calm')
+      ? 'serene'
+      : scene.moods.includes('dark')
+        ? 'dark, moody'
+        : 'peaceful';
   const palette = style === 'vivid' ? 'vivid, saturated colours' : style === 'natural' ? 'natural, muted tones' : 'soft, painterly colours';
   const tint = all ? ` with accents of ${all}` : '';
   return `${parts.join(', ')}; a ${mood} scene in ${palette}${tint}, rendered as a stylised digital landscape.`;

@@ -56,7 +56,14 @@ export function paintForegroundTrees(frame: Frame, random: Random): void {
       const baseY = horizonRow + (canvas.height - horizonRow) * t;
       const height = unit * (0.18 + 0.35 * t);
       const isRound = random() < round;
-      trees.push({ x: side * canvas.width, baseY, height, width: height * (isRound ? between(0.6, 0.75) : between(0.38, 0.5)), tiers: 4 + Math.floor(random() * 3), round: isRound });
+      trees.push({
+        x: side * canvas.width,
+        baseY,
+        height,
+        width: height * (isRound ? between(0.6, 0.75) : between(0.38, 0.5)),
+        tiers: 4 + Math.floor(random() * 3),
+        round: isRound,
+      });
     }
   } else if (layout.shore !== null) {
     for (let k = 0; k < 3; k += 1) {
@@ -117,7 +124,7 @@ function paintTree(frame: Frame, tree: Tree): void {
       const cover = Math.min(1, Math.max(0, half - Math.abs(px - tree.x) + 0.5));
       if (cover <= 0) continue;
       // The sun's side of a tree catches some of its light.
-      const sunSide = (px < tree.x) === litOnLeft ? 0.22 : 0;
+      const sunSide = px < tree.x === litOnLeft ? 0.22 : 0;
       let r = trunk ? fr * 0.6 + 20 : fr;
       let g = trunk ? fg * 0.5 + 10 : fg;
       let b = trunk ? fb * 0.5 : fb;

@@ -99,6 +99,23 @@ function describeColours(rgba: Buffer, pick: number): string {
   else if (max === g) hue = 120 + (60 * (b - r)) / (max - min);
   else hue = 240 + (60 * (r - g)) / (max - min);
   hue = (hue + 360) % 360;
-  const colour = hue < 15 ? 'red' : hue < 40 ? 'orange' : hue < 65 ? 'yellow' : hue < 160 ? 'green' : hue < 195 ? 'teal' : hue < 255 ? 'blue' : hue < 290 ? 'purple' : hue < 335 ? 'pink' : 'red';
+  const colour =
+    hue < 15
+      ? 'red'
+      : hue < 40
+        ? 'orange'
+        : hue < 65
+          ? 'yellow'
+          : hue < 160
+            ? 'green'
+            : hue < 195
+              ? 'teal'
+              : hue < 255
+                ? 'blue'
+                : hue < 290
+                  ? 'purple'
+                  : hue < 335
+                    ? 'pink'
+                    : 'red';
   return `${colour} ${time} ${element}`;
 }

@@ -51,7 +51,10 @@ export async function streamGeneration(
     });
   } catch (err) {
     if (call.signal.aborted) throw call.signal.reason;
-    throw new GatewayError('upstream_error', `The connection to the upstream provider (${provider}) failed: ${errorText(err)}.`, { retryable: true, cause: err });
+    throw new GatewayError('upstream_error', `The connection to the upstream provider (${provider}) failed: ${errorText(err)}.`, {
+      retryable: true,
+      cause: err,
+    });
   }
   if (response.statusCode !== 200) {
     const bytes = await buffer(response.body);
@@ -97,7 +100,10 @@ export async function streamGeneration(
     if (call.signal.aborted) throw call.signal.reason;
     if (err instanceof GatewayError) throw err;
     if (err instanceof errors.BodyTimeoutError) {
-      throw new GatewayError('upstream_timeout', `The upstream provider (${provider}) went quiet for ${idleTimeoutMs} ms mid-stream.`, { retryable: true, cause: err });
+      throw new GatewayError('upstream_timeout', `The upstream provider (${provider}) went quiet for ${idleTimeoutMs} ms mid-stream.`, {
+        retryable: true,
+        cause: err,
+      });
     }
     throw new GatewayError('upstream_error', `The upstream stream (${provider}) broke off: ${errorText(err)}.`, { retryable: true, cause: err });
   }

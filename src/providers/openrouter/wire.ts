@@ -129,13 +129,22 @@ export async function readCompletion(response: UpstreamResponse, call: ProviderC
       (urls.length === 0 && NATIVE_REFUSALS.has((choice.native_finish_reason ?? '').toUpperCase())),
   );
   if (refused !== undefined) {
-    call.logger.warn({ ...log, upstreamRequestId: answer.id, finishReason: refused.finish_reason, nativeFinishReason: refused.native_finish_reason }, 'upstream refused (HTTP 200)');
-    throw contentPolicyError('openrouter', refused.message?.refusal ?? `the model stopped without an image (${refused.native_finish_reason ?? refused.finish_reason ?? 'content_filter'})`);
+    call.logger.warn(
+      { ...log, upstreamRequestId: answer.id, finishReason: refused.finish_reason, nativeFinishReason: refused.native_finish_reason },
+      'upstream refused (HTTP 200)',
+    );
+    throw contentPolicyError(
+      'openrouter',
+      refused.message?.refusal ?? `the model stopped without an image (${refused.native_finish_reason ?? refused.finish_reason ?? 'content_filter'})`,
+    );
   }
   if (urls.length === 0) {
     // A text-only answer with no safety reason: Gemini does this now and then for prompts it
     // draws on a second try, so it is a retryable fault, not a refusal.
-    const text = choices.map((choice) => (typeof choice.message?.content === 'string' ? choice.message.content : '')).join(' ').slice(0, 200);
+    const text = choices
+      .map((choice) => (typeof choice.message?.content === 'string' ? choice.message.content : ''))
+      .join(' ')
+      .slice(0, 200);
     throw malformedResponse('openrouter', `the answer holds no image${text === '' ? '' : ` (the model said: ${text})`}`);
   }
   // One picture per call (maxImagesPerCall): a model that draws more is asked for what was wanted.

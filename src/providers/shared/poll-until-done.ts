@@ -67,7 +67,8 @@ export async function pollUntilDone<Handle, T>(
         state = await task.poll(handle);
         failuresInARow = 0;
       } catch (err) {
-        if (!(err instanceof GatewayError) || !err.retryable || err.code === 'content_policy_violation' || failuresInARow >= tolerated || signal.aborted) throw err;
+        if (!(err instanceof GatewayError) || !err.retryable || err.code === 'content_policy_violation' || failuresInARow >= tolerated || signal.aborted)
+          throw err;
         failuresInARow += 1;
         options.onPollFailure?.(err, failuresInARow);
         if (err.retryAfterSeconds !== undefined) waitMs = Math.max(waitMs, err.retryAfterSeconds * 1000);

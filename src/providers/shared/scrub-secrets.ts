@@ -71,7 +71,11 @@ function looksLikeCredential(value: string): boolean {
  * What a channel holds that must never be repeated: its API key, credentials in its base URL, and
  * option values whose names say they are secret.
  */
-export function channelSecrets(channel: { readonly apiKey: string | null; readonly baseUrl: string; readonly options: Readonly<Record<string, unknown>> }): string[] {
+export function channelSecrets(channel: {
+  readonly apiKey: string | null;
+  readonly baseUrl: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}): string[] {
   const secrets: string[] = [];
   if (channel.apiKey !== null) secrets.push(channel.apiKey);
   if (URL.canParse(channel.baseUrl)) {

@@ -80,9 +80,7 @@ function commonParts(request: ImageParams, call: ProviderCall<StabilityOptions>,
  * with a seed, image i gets seed + i so that they differ, as a batch would.
  */
 async function eachImage(request: ImageParams, call: (seed: number | null) => Promise<ProviderImage>): Promise<ProviderResult> {
-  const images = await Promise.all(
-    Array.from({ length: request.n }, (_, i) => call(request.seed === null ? null : (request.seed + i) % (MAX_SEED + 1))),
-  );
+  const images = await Promise.all(Array.from({ length: request.n }, (_, i) => call(request.seed === null ? null : (request.seed + i) % (MAX_SEED + 1))));
   return { images };
 }
 

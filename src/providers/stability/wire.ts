@@ -72,7 +72,13 @@ export async function postForm(call: ProviderCall<unknown>, endpoint: Endpoint, 
   if (channel.apiKey !== null) headers['authorization'] = `Bearer ${channel.apiKey}`;
   const response = await callUpstream(channel, { method: 'POST', url: `${channel.baseUrl}${endpoint.path}`, headers, body, signal: call.signal });
 
-  const log = { requestId: call.requestId, channel: channel.id, upstreamStatus: response.status, path: endpoint.path, upstreamRequestId: response.headers['x-request-id'] };
+  const log = {
+    requestId: call.requestId,
+    channel: channel.id,
+    upstreamStatus: response.status,
+    path: endpoint.path,
+    upstreamRequestId: response.headers['x-request-id'],
+  };
   if (response.status !== 200) {
     const errorBody = readErrorBody(response.status, response.text);
     const error = stabilityError(response.status, response.headers, errorBody);

@@ -41,6 +41,12 @@ export const xaiProvider: ProviderAdapter<XaiOptions> = {
 async function post(call: ProviderCall<XaiOptions>, path: string, body: Record<string, unknown>) {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (call.channel.apiKey !== null) headers['authorization'] = `Bearer ${call.channel.apiKey}`;
-  const response = await callUpstream(call.channel, { method: 'POST', url: `${call.channel.baseUrl}${path}`, headers, body: JSON.stringify(body), signal: call.signal });
+  const response = await callUpstream(call.channel, {
+    method: 'POST',
+    url: `${call.channel.baseUrl}${path}`,
+    headers,
+    body: JSON.stringify(body),
+    signal: call.signal,
+  });
   return readAnswer(response, call);
 }
