@@ -143,6 +143,8 @@ Try it:
 
   curl -X POST ${base}/v1/images/generations -H "Authorization: Bearer $IMAGEGATE_KEY" -H 'Content-Type: application/json' \\
     -d '{"model":"dall-e-3","prompt":"A paper boat floating on calm water at sunrise."}'
+
+or open ${base}/ in a browser and sign in with the key (the web console: playground, gallery, usage).
 `;
   return `${user}${admin}\n`;
 }
