@@ -5,6 +5,7 @@ import { type ArkFake, arkError, startArkFake } from '../fakes/ark-fake.ts';
 import { fakeImage } from '../fakes/fake-images.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { waitUntil } from '../support/checks.ts';
 
 const SEEDREAM_4 = 'doubao-seedream-4-0-250828';
 const SEEDREAM_45 = 'doubao-seedream-4-5-251128';
@@ -229,11 +230,3 @@ describe('Seedream through the ark provider, end to end', () => {
     assert.equal(providers[SEEDREAM_45], 'ark');
   });
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -6,6 +6,7 @@ import { type Automatic1111Fake, startAutomatic1111Fake } from '../fakes/automat
 import { fakePng } from '../fakes/fake-images.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { waitUntil } from '../support/checks.ts';
 
 const SDXL_BASE = 'sd_xl_base_1.0.safetensors [31e35c80fc]';
 const JUGGERNAUT = 'juggernautXL_v9.safetensors';
@@ -17,14 +18,6 @@ interface StreamEvent {
   type: string;
   b64_json: string;
   partial_image_index?: number;
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** Self-hosted Stable Diffusion through the gateway, with the official client, against the fake A1111 API. */

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import OpenAI from 'openai';
 import { type BedrockFake, startBedrockFake } from '../fakes/bedrock-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { expectApiError } from '../support/checks.ts';
 
 const ACCESS_KEY_ID = 'AKIAFAKEBEDROCK12345';
 const SECRET = 'fake-secret-access-key/0123456789abcdef';
@@ -35,16 +35,6 @@ async function committed(gateway: TestGateway): Promise<number> {
 async function storedImages(gateway: TestGateway): Promise<number> {
   const keyId = (await gateway.deps.keys.list('user'))[0]?.id ?? '';
   return (await gateway.deps.images.images.listOwned(keyId, Date.now(), 1000, undefined)).length;
-}
-
-async function expectApiError(run: Promise<unknown>, status: number, code: string, message?: RegExp): Promise<void> {
-  await assert.rejects(run, (err: unknown) => {
-    assert.ok(err instanceof OpenAI.APIError, String(err));
-    assert.equal(err.status, status, err.message);
-    assert.equal(err.code, code, err.message);
-    if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 }
 
 /** Stability and Amazon models on Bedrock through the gateway, with the official client, against the fake. */

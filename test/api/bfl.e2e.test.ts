@@ -9,6 +9,7 @@ import { type BflFake, startBflFake } from '../fakes/bfl-fake.ts';
 import { fakePng } from '../fakes/fake-images.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { committedMicroUsd, waitUntil } from '../support/checks.ts';
 
 /** The gateway in front of a fake BFL, called with the official client over real sockets. */
 
@@ -33,10 +34,6 @@ function bflChannel(fake: BflFake, extra: Record<string, unknown> = {}): Record<
   };
 }
 
-async function committedMicroUsd(gateway: TestGateway): Promise<number> {
-  return (await gateway.deps.keys.list('user'))[0]?.committed_micro_usd ?? -1;
-}
-
 async function expectApiError(run: Promise<unknown>, status: number, code: string, check?: (err: InstanceType<typeof OpenAI.APIError>) => void): Promise<void> {
   await assert.rejects(run, (err: unknown) => {
     assert.ok(err instanceof OpenAI.APIError, `expected an APIError, got ${String(err)}`);
@@ -45,14 +42,6 @@ async function expectApiError(run: Promise<unknown>, status: number, code: strin
     check?.(err);
     return true;
   });
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('FLUX through the bfl provider, end to end', () => {

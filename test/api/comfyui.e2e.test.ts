@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import { type ComfyFake, startComfyFake } from '../fakes/comfyui-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { committedMicroUsd, waitUntil } from '../support/checks.ts';
 
 /** The gateway in front of a fake ComfyUI, called with the official client over real sockets. */
 
@@ -36,18 +37,6 @@ interface StreamEvent {
   type: string;
   b64_json: string;
   partial_image_index?: number;
-}
-
-async function committedMicroUsd(gateway: TestGateway): Promise<number> {
-  return (await gateway.deps.keys.list('user'))[0]?.committed_micro_usd ?? -1;
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('a self-hosted checkpoint through the comfyui provider, end to end', () => {

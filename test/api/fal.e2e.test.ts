@@ -8,6 +8,7 @@ import { type BflFake, startBflFake } from '../fakes/bfl-fake.ts';
 import { type FalFake, startFalFake } from '../fakes/fal-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { committedMicroUsd, waitUntil } from '../support/checks.ts';
 
 /** The gateway in front of a fake fal queue, called with the official client over real sockets. */
 
@@ -31,10 +32,6 @@ function falChannel(fake: FalFake, extra: Record<string, unknown> = {}): Record<
   };
 }
 
-async function committedMicroUsd(gateway: TestGateway): Promise<number> {
-  return (await gateway.deps.keys.list('user'))[0]?.committed_micro_usd ?? -1;
-}
-
 async function expectApiError(run: Promise<unknown>, status: number, code: string): Promise<void> {
   await assert.rejects(run, (err: unknown) => {
     assert.ok(err instanceof OpenAI.APIError, `expected an APIError, got ${String(err)}`);
@@ -42,14 +39,6 @@ async function expectApiError(run: Promise<unknown>, status: number, code: strin
     assert.equal(err.code, code, err.message);
     return true;
   });
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('FLUX through the fal provider, end to end', () => {

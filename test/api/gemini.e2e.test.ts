@@ -9,6 +9,7 @@ import { fakePng } from '../fakes/fake-images.ts';
 import { startGeminiFake, type GeminiFake } from '../fakes/gemini-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { committedMicroUsd } from '../support/checks.ts';
 
 const FLASH_25 = 'gemini-2.5-flash-image';
 const PRO_3 = 'gemini-3-pro-image-preview';
@@ -32,10 +33,6 @@ function channels(fake: GeminiFake): string {
 function b64(item: { b64_json?: string | undefined } | undefined): Buffer {
   assert.ok(item?.b64_json !== undefined, 'expected b64_json');
   return Buffer.from(item.b64_json, 'base64');
-}
-
-async function committedMicroUsd(gateway: TestGateway): Promise<number> {
-  return (await gateway.deps.keys.list('user'))[0]?.committed_micro_usd ?? -1;
 }
 
 async function expectApiError(run: Promise<unknown>, status: number, code: string, message?: RegExp): Promise<void> {

@@ -5,6 +5,7 @@ import { fakeImage } from '../fakes/fake-images.ts';
 import { GEMINI_TEST_MODELS, type OpenRouterFake, startOpenRouterFake } from '../fakes/openrouter-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { waitUntil } from '../support/checks.ts';
 
 const KEY = 'sk-or-v1-upstream-test';
 
@@ -156,11 +157,3 @@ describe('openrouter through the gateway', () => {
     assert.equal((await decode(Buffer.from(result.data?.[0]?.b64_json ?? '', 'base64'))).width, 1024);
   });
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

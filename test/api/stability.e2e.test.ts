@@ -3,12 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import OpenAI, { toFile } from 'openai';
+import { toFile } from 'openai';
 import sharp from 'sharp';
 import { fakePng } from '../fakes/fake-images.ts';
 import { startStabilityFake, type StabilityFake } from '../fakes/stability-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { expectApiError } from '../support/checks.ts';
 
 const MODELS = {
   'stable-image-ultra': 'ultra',
@@ -27,16 +28,6 @@ async function committed(gateway: TestGateway): Promise<number> {
 async function storedImages(gateway: TestGateway): Promise<number> {
   const keyId = (await gateway.deps.keys.list('user'))[0]?.id ?? '';
   return (await gateway.deps.images.images.listOwned(keyId, Date.now(), 1000, undefined)).length;
-}
-
-async function expectApiError(run: Promise<unknown>, status: number, code: string, message?: RegExp): Promise<void> {
-  await assert.rejects(run, (err: unknown) => {
-    assert.ok(err instanceof OpenAI.APIError, String(err));
-    assert.equal(err.status, status, err.message);
-    assert.equal(err.code, code, err.message);
-    if (message !== undefined) assert.match(err.message, message);
-    return true;
-  });
 }
 
 /** Stability models through the gateway, with the official client, against the fake Stability API. */

@@ -4,6 +4,7 @@ import type { FakeServer } from '../fakes/fake-server.ts';
 import { startOpenAIFake } from '../fakes/openai-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { waitUntil } from '../support/checks.ts';
 
 /** The gateway in front of fake upstreams, called with the official client over real sockets. */
 describe('routing to upstream channels', () => {
@@ -153,11 +154,3 @@ describe('routing to upstream channels', () => {
     assert.equal(primary.count('/images/generations'), 1, 'no retry after the client left');
   });
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

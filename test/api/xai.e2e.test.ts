@@ -5,6 +5,7 @@ import { fakeImage } from '../fakes/fake-images.ts';
 import { startXaiFake, type XaiFake } from '../fakes/xai-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { decode, fetchImage } from '../support/images.ts';
+import { waitUntil } from '../support/checks.ts';
 
 const KEY = 'xai-upstream-test';
 
@@ -160,11 +161,3 @@ describe('xai through the gateway', () => {
     assert.deepEqual([image.width, image.height], [864, 1296], 'the 2:3 input keeps its ratio');
   });
 });
-
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
