@@ -42,6 +42,8 @@ export class JobRunner {
   readonly #worker = `worker_${randomBytes(6).toString('hex')}`;
   readonly #running = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
+  /** The poll under way, if any (stop waits for it). */
+  #polling: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(deps: JobRunnerDeps) {
@@ -57,6 +59,9 @@ export class JobRunner {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    // A poll already under way may still be claiming: wait for it, then for what it started, so
+    // nothing touches the database after stop() (closing the backends follows it).
+    await this.#polling;
     await Promise.allSettled([...this.#running]);
   }
 
@@ -73,7 +78,7 @@ export class JobRunner {
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
-      this.tick()
+      this.#polling = this.tick()
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'job polling failed'))
         .finally(() => this.#schedule(this.#deps.pollIntervalMs));
     }, delayMs);

@@ -41,6 +41,8 @@ export class WebhookDispatcher {
   readonly #worker = `webhooks_${randomBytes(6).toString('hex')}`;
   readonly #running = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
+  /** The poll under way, if any (stop waits for it). */
+  #polling: Promise<void> = Promise.resolve();
   #stopped = false;
 
   constructor(deps: WebhookDispatcherDeps) {
@@ -56,6 +58,9 @@ export class WebhookDispatcher {
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
+    // A poll already under way may still be claiming: wait for it, then for what it started, so
+    // nothing touches the database after stop() (closing the backends follows it).
+    await this.#polling;
     await Promise.allSettled([...this.#running]);
   }
 
@@ -74,7 +79,7 @@ export class WebhookDispatcher {
   #schedule(delayMs: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
-      this.tick()
+      this.#polling = this.tick()
         .catch((err: unknown) => this.#deps.logger.error({ err }, 'webhook polling failed'))
         .finally(() => this.#schedule(this.#deps.pollIntervalMs));
     }, delayMs);
