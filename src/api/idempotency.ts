@@ -4,16 +4,17 @@ import { type IdempotencyStore, requestFingerprint, type StoredResponse } from '
 import { resolveStoredBody } from '../images/stored-body.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { LinkSigner } from '../storage/link-signer.ts';
+import { sendJsonBody } from './send-body.ts';
 
 /** How long a finished request can be replayed by its `Idempotency-Key`. */
 const REPLAY_TTL_MS = 24 * 60 * 60_000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-/** A response about to be sent: a Buffer, so large image bodies are never re-encoded. */
+/** A response about to be sent: bytes (whole or in pieces), so large image bodies are never re-encoded. */
 export interface ProducedResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
+  readonly body: Buffer | readonly Buffer[];
   /** What a replay keeps instead of the body: its images as references to storage (stored-body.ts). */
   readonly kept: string;
 }
@@ -74,6 +75,5 @@ export async function withIdempotency(
 }
 
 function send(reply: FastifyReply, response: Pick<ProducedResponse, 'status' | 'headers' | 'body'> | StoredResponse): FastifyReply {
-  void reply.headers(response.headers);
-  return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
+  return sendJsonBody(reply, response.status, response.headers, response.body);
 }

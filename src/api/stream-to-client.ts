@@ -39,7 +39,7 @@ export async function streamToClient(
         completed: async (_index, image, usage, outcome) =>
           stream.send(`${prefix}.completed`, {
             type: `${prefix}.completed`,
-            b64_json: 'b64_json' in image ? image.b64_json : '',
+            b64_json: 'b64_json' in image ? image.b64_json.toString('latin1') : '',
             created_at: outcome.body.created,
             ...base,
             size: outcome.body.size ?? base.size,

@@ -4,6 +4,7 @@ import type { ImageParams } from '../contract/generation-request.ts';
 import type { NewImageRow } from '../db/schema.ts';
 import { deliveredCostMicroUsd } from '../ledger/pricing.ts';
 import { trustedUsage } from '../ledger/usage-guard.ts';
+import { base64Bytes, encodeBase64 } from '../media/base64.ts';
 import { normalizeImage } from '../media/normalize.ts';
 import { mimeOf } from '../media/sniff.ts';
 import type { RouteOutcome } from '../routing/router.ts';
@@ -81,7 +82,8 @@ export async function deliverImages(
         return { url: await deps.links.sign(row.blob_key, urlExpiresAtSeconds), ...revisedField };
       }
       const original = result.images[index];
-      const base64 = original?.base64 !== undefined && original.bytes === image.bytes ? original.base64 : image.bytes.toString('base64');
+      // The upstream's own base64 when the bytes went through untouched: no second encoding.
+      const base64 = original?.base64 !== undefined && original.bytes === image.bytes ? base64Bytes(original.base64) : encodeBase64(image.bytes);
       return { b64_json: base64, ...revisedField };
     }),
   );

@@ -14,4 +14,8 @@ export interface ImagesResponse {
   usage?: ImageUsage;
 }
 
-export type ImageData = { url: string; revised_prompt?: string } | { b64_json: string; revised_prompt?: string };
+/**
+ * One image of an answer. `b64_json` is the base64 text as its ASCII bytes, often a view into the
+ * upstream's own answer (media/base64.ts): `imagesResponseBody` writes it out without a copy.
+ */
+export type ImageData = { url: string; revised_prompt?: string } | { b64_json: Buffer; revised_prompt?: string };

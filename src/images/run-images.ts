@@ -129,6 +129,7 @@ async function produce(
     signal: caller.signal,
     requestId: caller.requestId,
     ...(onPartial === undefined ? {} : { onPartial }),
+    ...(caller.retain === undefined ? {} : { retain: caller.retain }),
   });
   return deliverImages(deps, request, routed, { apiKeyId: caller.apiKey.id, requestId: caller.requestId, signal: caller.signal }, imageInputTokens(request));
 }

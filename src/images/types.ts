@@ -8,7 +8,7 @@ import type { PriceBook } from '../ledger/price-book.ts';
 import type { ChannelCosts } from '../ledger/upstream-cost.ts';
 import type { Limits } from '../limits/index.ts';
 import type { Metrics } from '../observe/metrics.ts';
-import type { PartialImage } from '../providers/types.ts';
+import type { PartialImage, Retain } from '../providers/types.ts';
 import type { Router } from '../routing/router.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { LinkSigner } from '../storage/link-signer.ts';
@@ -55,6 +55,11 @@ export interface Caller {
   readonly requestCounted?: boolean;
   /** Told what the request is (model, n, prompt) and, once delivered, how it went: for its access log line. */
   readonly report?: (facts: RequestFacts) => void;
+  /**
+   * Keeps what an answer is made of until the answer has been sent (an API route, see
+   * api/retain-until-answered.ts); absent, upstream bodies are let go as soon as they are read.
+   */
+  readonly retain?: Retain;
 }
 
 /** A request's facts for its access log; each report adds to the ones before. */

@@ -1,6 +1,6 @@
-import type { Metadata } from 'sharp';
 import type { OutputFormat } from '../catalog/index.ts';
 import { lossyQuality } from './encoder.ts';
+import type { ImageHeader } from './image-header.ts';
 import { estimateJpegQuality } from './jpeg-quality.ts';
 
 /** What the client asked the image to be (the contract's resolved values). */
@@ -21,8 +21,8 @@ const JPEG_QUALITY_TOLERANCE = 5;
 
 /**
  * Why an upstream image cannot be handed on as it is, or `null` when its bytes already are what
- * was asked. Reads only headers: the point is to let the common case (the upstream honoured the
- * request) skip a decode and encode.
+ * was asked. Reads only the header (`ImageHeader`) and the bytes' own tables: the point is to let
+ * the common case (the upstream honoured the request) skip a decode and encode.
  *
  * - another format or pixel size, or an EXIF orientation that still has to be applied;
  * - an alpha channel when the target is opaque (it is flattened onto white);
@@ -34,15 +34,15 @@ const JPEG_QUALITY_TOLERANCE = 5;
  * An image without alpha is handed on for a transparent target: transparency is not invented.
  * A lossy WebP is handed on whatever its quality, which cannot be read back from the bitstream.
  */
-export function reencodeReason(bytes: Buffer, format: OutputFormat, meta: Metadata, target: ImageTarget): string | null {
+export function reencodeReason(bytes: Buffer, format: OutputFormat, header: ImageHeader, target: ImageTarget): string | null {
   if (format !== target.format) return `format ${format} → ${target.format}`;
-  if (meta.orientation !== undefined && meta.orientation !== 1) return `EXIF orientation ${meta.orientation}`;
-  if (meta.autoOrient.width !== target.width || meta.autoOrient.height !== target.height) {
-    return `size ${meta.autoOrient.width}x${meta.autoOrient.height} → ${target.width}x${target.height}`;
+  if (header.orientation !== 1) return `EXIF orientation ${header.orientation}`;
+  if (header.width !== target.width || header.height !== target.height) {
+    return `size ${header.width}x${header.height} → ${target.width}x${target.height}`;
   }
-  if (meta.hasAlpha && !target.transparent) return 'alpha on an opaque target';
-  if (meta.space === 'cmyk') return 'CMYK pixels';
-  if ((meta.pages ?? 1) > 1) return `${meta.pages} frames`;
+  if (header.hasAlpha && !target.transparent) return 'alpha on an opaque target';
+  if (header.cmyk) return 'CMYK pixels';
+  if (header.pages > 1) return `${header.pages} frames`;
   if (format === 'jpeg') {
     const quality = estimateJpegQuality(bytes);
     const asked = lossyQuality(target.compressionPct);

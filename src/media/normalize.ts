@@ -3,6 +3,7 @@ import type { Dimensions, OutputFormat } from '../catalog/index.ts';
 import { GatewayError } from '../errors.ts';
 import { isStructurallyComplete } from './complete.ts';
 import { withEncoder } from './encoder.ts';
+import { headerFromSharp, readImageHeader, type ImageHeader } from './image-header.ts';
 import { reencodeReason } from './needs-reencode.ts';
 import { HEADER_ONLY, MAX_INPUT_PIXELS, pixelLimitExcess } from './pixel-limit.ts';
 import { sniffImageFormat } from './sniff.ts';
@@ -29,7 +30,8 @@ const FLATTEN_BACKGROUND = { r: 255, g: 255, b: 255 } as const;
 
 /**
  * Turns an image from any provider into exactly what the client asked for. The format is read
- * from magic bytes, not from the provider's claim. When the bytes already are what was asked
+ * from magic bytes, not from the provider's claim, and its header is read in plain code
+ * (`readImageHeader`, with sharp as the fallback). When the bytes already are what was asked
  * (see `reencodeReason`), they are returned as they are, the same Buffer, without being decoded;
  * otherwise they are decoded once and encoded with the gateway's encoder settings: resized to
  * cover the target size (cropping the centre) when the size differs, flattened onto white when
@@ -42,16 +44,11 @@ export async function normalizeImage(input: Buffer, target: NormalizeTarget): Pr
   if (format === null) throw badImage('is not a PNG, JPEG or WebP image');
   if (!isStructurallyComplete(input, format)) throw badImage(`is a truncated ${format} image`);
 
-  let meta: sharp.Metadata;
-  try {
-    meta = await sharp(input, HEADER_ONLY).metadata();
-  } catch (err) {
-    throw badImage(`is not a readable ${format} image`, err);
-  }
-  const excess = pixelLimitExcess(meta.autoOrient.width, meta.autoOrient.height);
+  const header = readImageHeader(input, format) ?? (await headerFromLibvips(input, format));
+  const excess = pixelLimitExcess(header.width, header.height);
   if (excess !== null) throw badImage(`is ${excess}`);
-  const { width, height } = target.size ?? meta.autoOrient;
-  const reason = reencodeReason(input, format, meta, {
+  const { width, height } = target.size ?? header;
+  const reason = reencodeReason(input, format, header, {
     format: target.format,
     compressionPct: target.compressionPct,
     width,
@@ -61,10 +58,10 @@ export async function normalizeImage(input: Buffer, target: NormalizeTarget): Pr
   if (reason === null) return { bytes: input, format, width, height };
 
   let pipeline = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
-  if (meta.autoOrient.width !== width || meta.autoOrient.height !== height) {
+  if (header.width !== width || header.height !== height) {
     pipeline = pipeline.resize(width, height, { fit: 'cover' });
   }
-  if (meta.hasAlpha && (target.format === 'jpeg' || !target.transparent)) {
+  if (header.hasAlpha && (target.format === 'jpeg' || !target.transparent)) {
     pipeline = pipeline.flatten({ background: FLATTEN_BACKGROUND });
   }
   try {
@@ -72,6 +69,18 @@ export async function normalizeImage(input: Buffer, target: NormalizeTarget): Pr
     return { bytes: data, format: target.format, width: info.width, height: info.height };
   } catch (err) {
     throw badImage(`could not be decoded as ${format}`, err);
+  }
+}
+
+/**
+ * sharp's reading of the header, for the images the plain-code reader leaves to it (an APNG, an
+ * EXIF block in a PNG or WebP, anything unusual). Like the plain reader it decodes no pixels.
+ */
+async function headerFromLibvips(input: Buffer, format: OutputFormat): Promise<ImageHeader> {
+  try {
+    return headerFromSharp(await sharp(input, HEADER_ONLY).metadata());
+  } catch (err) {
+    throw badImage(`is not a readable ${format} image`, err);
   }
 }
 

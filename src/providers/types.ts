@@ -6,6 +6,7 @@ import type { EditRequest } from '../contract/edit.ts';
 import type { GenerationRequest } from '../contract/generation-request.ts';
 import type { VariationRequest } from '../contract/variation.ts';
 import type { PollPacer } from './shared/poll-pacer.ts';
+import type { BodyReadTurn } from '../http/body-reads.ts';
 
 /** One image as a provider produced it, before the media step normalizes it. */
 export interface ProviderImage {
@@ -14,10 +15,11 @@ export interface ProviderImage {
   readonly mime?: string;
   readonly revisedPrompt?: string;
   /**
-   * The upstream's own base64 of `bytes`, when it sent one. A `b64_json` answer whose image needs
-   * no transcoding reuses it instead of encoding megabytes again.
+   * The upstream's own base64 of `bytes`, when it sent one (as text, or as its ASCII bytes: a view
+   * into the upstream's answer, see media/base64.ts). A `b64_json` answer whose image needs no
+   * transcoding reuses it instead of encoding megabytes again.
    */
-  readonly base64?: string;
+  readonly base64?: string | Buffer;
 }
 
 export interface ProviderResult {
@@ -34,10 +36,10 @@ export interface ChannelHttp {
   /** Downloads an image URL the upstream answered with (size cap, timeout, SSRF guard). */
   download(url: string, signal: AbortSignal): Promise<Buffer>;
   /**
-   * Waits for a turn to read an upstream body into memory (process-wide, see build-channels.ts);
-   * call the returned function when the body is read.
+   * Waits for a turn to read an upstream body into memory (process-wide, http/body-reads.ts);
+   * end it when the body is read, or hand it to `ProviderCall.retain`.
    */
-  acquireBodyRead(signal: AbortSignal): Promise<() => void>;
+  acquireBodyRead(signal: AbortSignal): Promise<BodyReadTurn>;
 }
 
 /** An upstream endpoint the operator configured (or the built-in local renderer), ready to call. */
@@ -82,7 +84,17 @@ export interface ProviderCall<Options> {
   readonly pacer: PollPacer;
   /** Set for streamed requests: adapters that can stream report partial images through it. */
   readonly onPartial?: (partial: PartialImage) => void;
+  /**
+   * Set when the caller keeps what the answer is made of until it has been sent to the client
+   * (the API routes do): the body-read turn of the answer carrying the images goes here (pass it
+   * to `callUpstream` as `retain`) and ends then, so memory stays bounded in a burst and the body
+   * can be read into a pooled buffer (http/body-reads.ts). A failed attempt's turns end at once.
+   */
+  readonly retain?: Retain;
 }
+
+/** Takes a body-read turn to end once the answer made from its body has been sent. */
+export type Retain = (turn: BodyReadTurn) => void;
 
 /**
  * A provider: translates a validated request to its upstream's wire format and the answer back,

@@ -3,7 +3,7 @@ import type { Catalog } from '../catalog/index.ts';
 import { type ChannelConfig, ConfigError } from '../config.ts';
 import { downloadImage } from '../http/download.ts';
 import { createGuardedAgent } from '../http/guarded-agent.ts';
-import { Semaphore } from '../http/semaphore.ts';
+import { BodyReads } from '../http/body-reads.ts';
 import { channelSecrets } from '../providers/shared/scrub-secrets.ts';
 import type { Channel, ChannelHttp, RegisteredProvider } from '../providers/types.ts';
 import type { RoutedChannel } from './router.ts';
@@ -14,10 +14,11 @@ export interface DownloadSettings {
 }
 
 /**
- * Upstream bodies read into memory at once, process-wide. A thousand requests held open by a slow
- * upstream may all get their multi-megabyte answers in the same second; reading them a few dozen
- * at a time leaves the rest in the kernel's socket buffers (TCP flow control holds the upstream
- * back) instead of in the heap, so memory stays bounded by this, not by the number of requests.
+ * Upstream bodies in memory at once, process-wide (http/body-reads.ts): from the first byte read
+ * until the answer made of them has been sent. A thousand requests held open by a slow upstream
+ * may all get their multi-megabyte answers in the same second; the rest wait in the kernel's
+ * socket buffers (TCP flow control holds the upstream back), so memory stays bounded by this, not
+ * by the number of requests.
  */
 const CONCURRENT_BODY_READS = 32;
 
@@ -34,7 +35,7 @@ export function buildChannels(
 ): { channels: RoutedChannel[]; local: RoutedChannel | null; close: () => Promise<void> } {
   const publicOnly = createGuardedAgent({ connectTimeoutMs: 10_000 });
   const agents: Dispatcher[] = [publicOnly];
-  const bodyReads = new Semaphore(CONCURRENT_BODY_READS);
+  const bodyReads = new BodyReads(CONCURRENT_BODY_READS);
   const ids = new Set<string>();
   const channels = configs.map((config, index): RoutedChannel => {
     const where = `channels.${index} (${config.id})`;
@@ -102,7 +103,7 @@ export function buildChannels(
   return { channels, local, close: async () => void (await Promise.all(agents.map((agent) => agent.close()))) };
 }
 
-function channelHttp(dispatcher: Dispatcher, downloads: Dispatcher, allowPrivate: boolean, settings: DownloadSettings, bodyReads: Semaphore): ChannelHttp {
+function channelHttp(dispatcher: Dispatcher, downloads: Dispatcher, allowPrivate: boolean, settings: DownloadSettings, bodyReads: BodyReads): ChannelHttp {
   return {
     dispatcher,
     download: (url, signal) =>

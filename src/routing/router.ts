@@ -5,11 +5,12 @@ import type { ImagesOperation, ImagesRequest } from '../contract/images-request.
 import { GatewayError } from '../errors.ts';
 import type { BreakerBoard } from '../limits/index.ts';
 import { PollPacer } from '../providers/shared/poll-pacer.ts';
-import type { BoundProvider, Channel, PartialImage, ProviderImage, ProviderResult, UnboundCall } from '../providers/types.ts';
+import type { BoundProvider, Channel, PartialImage, ProviderImage, ProviderResult, Retain, UnboundCall } from '../providers/types.ts';
 import { scrubGatewayError } from '../providers/shared/scrub-secrets.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { type BreakerSettings, type BreakerState, CircuitBreaker } from './circuit-breaker.ts';
 import { type Outcome, RecentOutcomes } from './recent-outcomes.ts';
+import type { BodyReadTurn } from '../http/body-reads.ts';
 import { Semaphore } from '../http/semaphore.ts';
 
 export interface RoutingSettings {
@@ -36,6 +37,8 @@ export interface RouteContext {
   readonly requestId: string;
   /** Streamed requests: where partial images go (to the client, as they arrive). */
   readonly onPartial?: (partial: PartialImage) => void;
+  /** Keeps the body-read turns of the answer until it has been sent (see `ProviderCall.retain`). */
+  readonly retain?: Retain;
 }
 
 export interface RouteOutcome {
@@ -312,6 +315,9 @@ export class Router {
               };
         const startedMs = this.#now();
         const startedAtMs = performance.now();
+        // This attempt's body-read turns: handed to the request when it succeeds, ended when it fails.
+        const turns: BodyReadTurn[] = [];
+        const retain = ctx.retain;
         try {
           const result = await callProvider(provider, request, {
             channel,
@@ -321,6 +327,7 @@ export class Router {
             logger: this.#logger,
             pacer: this.#pacer,
             ...(onPartial === undefined ? {} : { onPartial }),
+            ...(retain === undefined ? {} : { retain: (turn: BodyReadTurn) => void turns.push(turn) }),
           });
           state.breaker.record(true);
           state.recent.record({ atMs: startedMs, ok: true, latencyMs: this.#now() - startedMs, code: null });
@@ -330,8 +337,10 @@ export class Router {
             });
           }
           this.#observer?.attempt({ channel: channel.id, outcome: 'ok', durationSeconds: (performance.now() - startedAtMs) / 1000 });
+          if (retain !== undefined) for (const turn of turns.splice(0)) retain(turn);
           return { result, channel, attempts };
         } catch (raw) {
+          for (const turn of turns.splice(0)) turn.release();
           const err = this.#classify(raw, signal, attemptSignal, channel);
           lastError = err;
           if (!signal.aborted)

@@ -15,6 +15,7 @@ import type { FakeServer } from '../fakes/fake-server.ts';
 import { startOpenAIFake } from '../fakes/openai-fake.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import { requestFor } from '../support/requests.ts';
+import { BodyReads } from '../../src/http/body-reads.ts';
 
 const PROMPT = 'a lighthouse';
 /** What gpt-image-1 low 1024x1024 costs by the catalog: ceil(4 chars/token) text tokens at $5/M, 272 output at $40/M. */
@@ -176,7 +177,7 @@ describe('upstream usage outside sane bounds', () => {
         secrets: [],
         models: { 'gpt-image-1': 'gpt-image-1' },
         timeoutMs: 10_000,
-        http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: async () => () => undefined },
+        http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: (signal) => new BodyReads(8).acquire(signal) },
       };
       const settings: RoutingSettings = {
         fallbackToLocal: false,

@@ -9,6 +9,7 @@ import { registerProvider } from '../../src/providers/register.ts';
 import type { Channel, ProviderResult } from '../../src/providers/types.ts';
 import { Router, type RoutingSettings } from '../../src/routing/router.ts';
 import { requestFor } from '../support/requests.ts';
+import { BodyReads } from '../../src/http/body-reads.ts';
 
 describe('scrubSecrets', () => {
   for (const [text, leaked] of [
@@ -112,7 +113,7 @@ describe('the router scrubs every adapter error with the channel secrets', () =>
       secrets: channelSecrets({ apiKey: key, baseUrl: 'http://unused', options: {} }),
       models: { 'gpt-image-1': 'gpt-image-1' },
       timeoutMs: 10_000,
-      http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: async () => () => undefined },
+      http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: (signal) => new BodyReads(8).acquire(signal) },
     };
     const router = new Router({
       channels: [{ channel, provider: bound.provider, priority: 0, weight: 1, maxConcurrency: 1 }],

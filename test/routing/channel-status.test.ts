@@ -8,6 +8,7 @@ import type { BoundProvider, Channel, ProviderResult } from '../../src/providers
 import { RecentOutcomes } from '../../src/routing/recent-outcomes.ts';
 import { type RoutedChannel, Router } from '../../src/routing/router.ts';
 import { requestFor } from '../support/requests.ts';
+import { BodyReads } from '../../src/http/body-reads.ts';
 
 /* Router.channelStatus: what GET /admin/v1/channels and the console's channels view read. */
 
@@ -38,7 +39,7 @@ function channel(id: string, priority: number, bound: BoundProvider): RoutedChan
     secrets: [],
     models: { 'gpt-image-1': 'gpt-image-1' },
     timeoutMs: 10_000,
-    http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: async () => () => undefined },
+    http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: (signal) => new BodyReads(8).acquire(signal) },
   };
   return { channel: ch, provider: bound, priority, weight: 1, maxConcurrency: 4 };
 }

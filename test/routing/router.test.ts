@@ -8,6 +8,7 @@ import { registerProvider } from '../../src/providers/register.ts';
 import type { BoundProvider, Channel, ProviderAdapter, ProviderResult } from '../../src/providers/types.ts';
 import { type RoutedChannel, Router, type RoutingSettings } from '../../src/routing/router.ts';
 import { requestFor } from '../support/requests.ts';
+import { BodyReads } from '../../src/http/body-reads.ts';
 
 const SETTINGS: RoutingSettings = {
   fallbackToLocal: false,
@@ -71,7 +72,7 @@ function channel(
     secrets: [],
     models: { 'gpt-image-1': 'gpt-image-1', 'dall-e-3': 'dall-e-3' },
     timeoutMs: options.timeoutMs ?? 10_000,
-    http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: async () => () => undefined },
+    http: { dispatcher: undefined as never, download: async () => Buffer.alloc(0), acquireBodyRead: (signal) => new BodyReads(8).acquire(signal) },
   };
   return { channel: ch, provider, priority: options.priority ?? 0, weight: options.weight ?? 1, maxConcurrency: options.maxConcurrency ?? 8 };
 }

@@ -89,7 +89,7 @@ const ErrorBodySchema = z.looseObject({ error: ErrorSchema });
 
 /** One picture of an answer: an image to fetch or decode, or the error it failed with. */
 export type ArkPicture =
-  | { readonly kind: 'b64'; readonly base64: string; readonly size: Dimensions | null }
+  | { readonly kind: 'b64'; readonly base64: string | Buffer; readonly size: Dimensions | null }
   | { readonly kind: 'url'; readonly url: string; readonly size: Dimensions | null }
   | { readonly kind: 'error'; readonly code: string; readonly message: string };
 
@@ -121,7 +121,7 @@ export function readAnswer(response: UpstreamResponse): ArkAnswer {
   if (answer.data === undefined || answer.data === null) throw malformedResponse('ark', "the answer has neither 'data' nor 'error'");
   const pictures = items.map((item): ArkPicture => {
     const size = readSize(item.size);
-    if (typeof item.b64_json === 'string' && item.b64_json !== '') return { kind: 'b64', base64: item.b64_json, size };
+    if (item.b64_json !== null && item.b64_json !== undefined && item.b64_json.length > 0) return { kind: 'b64', base64: item.b64_json, size };
     if (typeof item.url === 'string' && item.url !== '') return { kind: 'url', url: item.url, size };
     if (item.error !== undefined && item.error !== null) return { kind: 'error', code: item.error.code ?? '', message: item.error.message ?? '' };
     throw malformedResponse('ark', 'an item of data has neither an image nor an error');
@@ -130,7 +130,7 @@ export function readAnswer(response: UpstreamResponse): ArkAnswer {
 }
 
 /** Decodes a picture's base64 strictly (garbage is a retryable malformed answer). */
-export function decodePicture(base64: string): Buffer {
+export function decodePicture(base64: string | Buffer): Buffer {
   return decodeBase64Image('ark', base64);
 }
 

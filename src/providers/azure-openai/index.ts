@@ -50,6 +50,7 @@ export const azureOpenAIProvider: ProviderAdapter<AzureOptions> = {
       headers: { ...azureHeaders(call), 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(generationBody(request, call.upstreamModel, { sendModel: call.options.apiVersion === 'v1' })),
       signal: call.signal,
+      retain: call.retain,
     });
     return readImagesResponse('azure-openai', response, call.channel, call);
   },

@@ -64,6 +64,7 @@ export async function postImagesForm(
     headers: { ...headers, 'content-type': contentType, accept: 'application/json' },
     body,
     signal: call.signal,
+    retain: call.retain,
   });
   return readImagesResponse(provider, response, call.channel, call);
 }

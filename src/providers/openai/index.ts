@@ -24,7 +24,7 @@ export const openaiProvider: ProviderAdapter<OpenAIOptions> = {
     const body = generationBody(request, call.upstreamModel, { sendModel: true });
     const onPartial = call.onPartial;
     if (request.stream && onPartial !== undefined) return streamGeneration('openai', url, headers, body, request, { ...call, onPartial });
-    const response = await callUpstream(call.channel, { method: 'POST', url, headers, body: JSON.stringify(body), signal: call.signal });
+    const response = await callUpstream(call.channel, { method: 'POST', url, headers, body: JSON.stringify(body), signal: call.signal, retain: call.retain });
     return readImagesResponse('openai', response, call.channel, call);
   },
 

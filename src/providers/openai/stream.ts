@@ -86,7 +86,8 @@ export async function streamGeneration(
       call.onPartial({ imageIndex: images.length, partialIndex: payload.partial_image_index ?? 0, base64: payload.b64_json });
     } else if (type.endsWith('.completed')) {
       const base64 = payload.b64_json;
-      images.push({ bytes: decodeBase64Image(provider, base64), ...(base64 === undefined ? {} : { base64 }) });
+      if (base64 === undefined) throw malformedResponse(provider, 'a completed image without b64_json');
+      images.push({ bytes: decodeBase64Image(provider, base64), base64 });
       const reported = readUsage(payload.usage);
       if (reported !== undefined) usage = addUsage(usage, reported);
     }

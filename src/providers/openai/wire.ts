@@ -132,8 +132,8 @@ export async function readImagesResponse(provider: string, response: UpstreamRes
   const images: ProviderImage[] = [];
   for (const item of items) {
     const revised = typeof item.revised_prompt === 'string' ? { revisedPrompt: item.revised_prompt } : {};
-    if (typeof item.b64_json === 'string') {
-      images.push({ bytes: decodeBase64Image(provider, item.b64_json), base64: item.b64_json, ...revised });
+    if (item.b64_json !== null && item.b64_json !== undefined) {
+      images.push({ bytes: decodeBase64Image(provider, item.b64_json, response.scratch), base64: item.b64_json, ...revised });
     } else if (typeof item.url === 'string') {
       images.push({ bytes: await channel.http.download(item.url, ctx.signal), ...revised });
     } else {

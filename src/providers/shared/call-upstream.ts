@@ -1,7 +1,9 @@
 import { request } from 'undici';
 import { GatewayError } from '../../errors.ts';
 import { decodedBody } from '../../http/decode-body.ts';
-import type { Channel } from '../types.ts';
+import { decodeBase64 } from '../../media/base64.ts';
+import type { Readable } from 'node:stream';
+import type { Channel, Retain } from '../types.ts';
 import { malformedResponse } from './upstream-errors.ts';
 
 export interface UpstreamResponse {
@@ -11,14 +13,20 @@ export interface UpstreamResponse {
   readonly body: Buffer;
   /** The body as UTF-8 text, decoded on first use. */
   readonly text: string;
+  /**
+   * Set when the body was read into a retained turn's pooled memory (`callUpstream`'s `retain`):
+   * buffers from the same pool, for the images decoded from this body.
+   */
+  readonly scratch?: (bytes: number) => Buffer;
 }
 
-function upstreamResponse(status: number, headers: UpstreamResponse['headers'], body: Buffer): UpstreamResponse {
+function upstreamResponse(status: number, headers: UpstreamResponse['headers'], body: Buffer, scratch?: (bytes: number) => Buffer): UpstreamResponse {
   let text: string | undefined;
   return {
     status,
     headers,
     body,
+    ...(scratch === undefined ? {} : { scratch }),
     get text(): string {
       text ??= body.toString('utf8');
       return text;
@@ -36,10 +44,21 @@ const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
  * One HTTP call to an upstream over the channel's pool. Connection failures, resets and truncated
  * bodies become retryable `upstream_error`s; the caller's signal (client gone, attempt timeout,
  * deadline) aborts the call and is rethrown as is, so the router can tell which one fired.
+ *
+ * `retain` (the call's `ProviderCall.retain`, for the request whose answer carries the images):
+ * a 200 answer's body-read turn is handed to it instead of ending when the body is read, and a
+ * body of known length is read into the turn's pooled buffer.
  */
 export async function callUpstream(
   channel: Channel,
-  options: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; body?: string | Buffer; signal: AbortSignal },
+  options: {
+    method: 'GET' | 'POST';
+    url: string;
+    headers: Record<string, string>;
+    body?: string | Buffer;
+    signal: AbortSignal;
+    retain?: Retain | undefined;
+  },
 ): Promise<UpstreamResponse> {
   let connected = false;
   try {
@@ -51,26 +70,25 @@ export async function callUpstream(
       signal: options.signal,
     });
     connected = true;
-    // Bodies are read a few at a time process-wide (ChannelHttp.acquireBodyRead), so a burst of
+    // Bodies are read a few at a time process-wide (http/body-reads.ts), so a burst of
     // multi-megabyte answers waits in socket buffers instead of the heap.
-    const release = await channel.http.acquireBodyRead(options.signal);
+    const turn = await channel.http.acquireBodyRead(options.signal);
+    const retain = response.statusCode === 200 ? options.retain : undefined;
+    let handedOver = false;
     try {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of decodedBody(response.body, response.headers['content-encoding'], channel.provider)) {
-        const buffer = chunk as Buffer;
-        total += buffer.length;
-        if (total > MAX_RESPONSE_BYTES) {
-          response.body.destroy();
-          throw new GatewayError('upstream_error', `The upstream provider (${channel.provider}) answered with more than ${MAX_RESPONSE_BYTES} bytes.`, {
-            retryable: true,
-          });
-        }
-        chunks.push(buffer);
+      const body = decodedBody(response.body, response.headers['content-encoding'], channel.provider);
+      // Read into the turn's pooled buffer only when the turn lasts as long as the answer does.
+      const declared = body === response.body ? declaredLength(response.headers['content-length']) : null;
+      const pooled = retain !== undefined && declared !== null;
+      const bytes = pooled ? await readInto(turn.scratch(declared), body) : await readAll(body);
+      if (bytes === null) throw tooLarge(channel);
+      if (retain !== undefined) {
+        retain(turn);
+        handedOver = true;
       }
-      return upstreamResponse(response.statusCode, response.headers, Buffer.concat(chunks, total));
+      return upstreamResponse(response.statusCode, response.headers, bytes, pooled ? (size) => turn.scratch(size) : undefined);
     } finally {
-      release();
+      if (!handedOver) turn.release();
     }
   } catch (err) {
     if (options.signal.aborted) throw options.signal.reason;
@@ -83,6 +101,54 @@ export async function callUpstream(
   }
 }
 
+/** Content-Length as a byte count within the cap, or null (absent, malformed, too large). */
+function declaredLength(header: string | string[] | undefined): number | null {
+  if (typeof header !== 'string' || !/^\d{1,10}$/.test(header)) return null;
+  const bytes = Number(header);
+  return bytes <= MAX_RESPONSE_BYTES ? bytes : null;
+}
+
+/** The whole body, or null past MAX_RESPONSE_BYTES (the body is then destroyed). */
+async function readAll(body: Readable): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    total += buffer.length;
+    if (total > MAX_RESPONSE_BYTES) {
+      body.destroy();
+      return null;
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/**
+ * A body of declared length read into `target`. A body longer than declared is a broken answer,
+ * and a shorter one a cut connection: both retryable faults, as undici reports them anyway.
+ */
+async function readInto(target: Buffer, body: Readable): Promise<Buffer> {
+  let filled = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    if (filled + buffer.length > target.length) {
+      body.destroy();
+      throw new Error('the body is longer than its Content-Length');
+    }
+    buffer.copy(target, filled);
+    filled += buffer.length;
+  }
+  if (filled !== target.length) throw new Error('the body is shorter than its Content-Length');
+  return target;
+}
+
+function tooLarge(channel: Channel): GatewayError {
+  return new GatewayError('upstream_error', `The upstream provider (${channel.provider}) answered with more than ${MAX_RESPONSE_BYTES} bytes.`, {
+    retryable: true,
+  });
+}
+
 /** Parses a JSON body; a truncated or garbled one is a retryable upstream fault. */
 export function parseJson(provider: string, text: string): unknown {
   try {
@@ -93,16 +159,11 @@ export function parseJson(provider: string, text: string): unknown {
 }
 
 /**
- * Decodes standard base64 strictly. Node's decoder silently skips characters outside the
- * alphabet, so garbage shows up as fewer bytes than the text's length promises: comparing the two
- * is an O(1) check where a regular expression over megabytes of text would cost milliseconds.
+ * Decodes an upstream's base64 image strictly (media/base64.ts); garbage is a retryable malformed
+ * answer. `allocate`: the answer's `scratch`, when it has one.
  */
-export function decodeBase64Image(provider: string, text: unknown): Buffer {
-  if (typeof text !== 'string' || text.length === 0 || text.length % 4 !== 0) {
-    throw malformedResponse(provider, 'an image is not valid base64');
-  }
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const bytes = Buffer.from(text, 'base64');
-  if (bytes.length !== (text.length / 4) * 3 - padding) throw malformedResponse(provider, 'an image is not valid base64');
+export function decodeBase64Image(provider: string, text: string | Buffer, allocate?: (bytes: number) => Buffer): Buffer {
+  const bytes = decodeBase64(text, allocate);
+  if (bytes === null) throw malformedResponse(provider, 'an image is not valid base64');
   return bytes;
 }

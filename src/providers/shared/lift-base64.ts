@@ -5,13 +5,14 @@
  * fields. Decoding all of it as UTF-8 and handing it to JSON.parse costs milliseconds per image;
  * base64 needs neither (it is ASCII and JSON escapes never occur in it). So each `"b64_json":"…"`
  * value is lifted out of the raw bytes, the small remainder is parsed, and the values come back as
- * Latin-1 strings (a copy, not a decode). Anything unexpected (an escape inside the value, a
- * marker that turns out to be inside another string) returns null and the caller parses normally.
+ * views into the raw bytes (no copy: see media/base64.ts). Anything unexpected (an escape inside
+ * the value, a marker that turns out to be inside another string) returns null and the caller
+ * parses normally.
  */
 export interface LiftedJson {
   readonly json: unknown;
-  /** The lifted base64 values, by the index in their placeholder. */
-  readonly base64: readonly string[];
+  /** The lifted base64 values, by the index in their placeholder: views into the raw answer. */
+  readonly base64: readonly Buffer[];
 }
 
 const MARKER = Buffer.from('"b64_json"', 'latin1');
@@ -24,7 +25,7 @@ const PLACEHOLDER = /^\u0000imagegate-b64:(\d+)$/;
 
 export function parseLiftingBase64(raw: Buffer): LiftedJson | null {
   const pieces: Buffer[] = [];
-  const base64: string[] = [];
+  const base64: Buffer[] = [];
   let from = 0;
   for (let at = raw.indexOf(MARKER, from); at !== -1; at = raw.indexOf(MARKER, from)) {
     let cursor = skipSpace(raw, at + MARKER.length);
@@ -40,7 +41,7 @@ export function parseLiftingBase64(raw: Buffer): LiftedJson | null {
     const backslash = raw.indexOf(BACKSLASH, start);
     if (backslash !== -1 && backslash < end) return null;
     pieces.push(raw.subarray(from, start), Buffer.from(`\\u0000imagegate-b64:${base64.length}`, 'latin1'));
-    base64.push(raw.toString('latin1', start, end));
+    base64.push(raw.subarray(start, end));
     from = end;
   }
   if (base64.length === 0) return null;
@@ -55,7 +56,7 @@ export function parseLiftingBase64(raw: Buffer): LiftedJson | null {
 }
 
 /** The lifted value a placeholder stands for, or the value itself when it is no placeholder. */
-export function restoreBase64(value: unknown, lifted: readonly string[], used: Set<number>): unknown {
+export function restoreBase64(value: string | null | undefined, lifted: readonly Buffer[], used: Set<number>): string | Buffer | null | undefined {
   if (typeof value !== 'string') return value;
   const match = PLACEHOLDER.exec(value);
   if (match === null) return value;

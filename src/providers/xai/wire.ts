@@ -123,7 +123,7 @@ export async function readAnswer(response: UpstreamResponse, call: ProviderCall<
   for (const item of items) {
     const revised = typeof item.revised_prompt === 'string' && item.revised_prompt !== '' ? { revisedPrompt: item.revised_prompt } : {};
     const mime = typeof item.mime_type === 'string' ? { mime: item.mime_type } : {};
-    if (typeof item.b64_json === 'string' && item.b64_json !== '') {
+    if (item.b64_json !== null && item.b64_json !== undefined && item.b64_json.length > 0) {
       images.push({ ...fromBase64(item.b64_json), ...mime, ...revised });
     } else if (typeof item.url === 'string' && item.url !== '') {
       images.push({ bytes: await call.channel.http.download(item.url, call.signal), ...mime, ...revised });
@@ -140,23 +140,23 @@ export async function readAnswer(response: UpstreamResponse, call: ProviderCall<
  * (shared/lift-base64.ts); when a lifted value is not an item's (the marker sat elsewhere), the
  * body is parsed as a whole.
  */
-function parseItems(response: UpstreamResponse): z.infer<typeof AnswerSchema>['data'] {
+type AnswerItem = Omit<z.infer<typeof AnswerSchema>['data'][number], 'b64_json'> & { readonly b64_json?: string | Buffer | null | undefined };
+
+function parseItems(response: UpstreamResponse): readonly AnswerItem[] {
   const lifted = parseLiftingBase64(response.body);
   if (lifted !== null) {
     const answer = parseWire('xai', AnswerSchema, lifted.json, 'the images answer');
     const used = new Set<number>();
-    const items = answer.data.map((item) => ({ ...item, b64_json: stringOrNull(restoreBase64(item.b64_json, lifted.base64, used)) }));
+    const items = answer.data.map((item) => ({ ...item, b64_json: restoreBase64(item.b64_json, lifted.base64, used) ?? null }));
     if (used.size === lifted.base64.length) return items;
   }
   return parseWire('xai', AnswerSchema, parseJson('xai', response.text), 'the images answer').data;
 }
 
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function fromBase64(text: string): { bytes: Buffer; base64: string; mime?: string } {
-  if (isDataUrl(text)) return decodeDataUrl('xai', text);
+function fromBase64(text: string | Buffer): { bytes: Buffer; base64: string | Buffer; mime?: string } {
+  // A data URL is a few bytes of prefix before the base64; as bytes it is read as text (rare).
+  const asText = typeof text === 'string' ? text : text.toString('latin1', 0, Math.min(text.length, 5));
+  if (isDataUrl(asText)) return decodeDataUrl('xai', typeof text === 'string' ? text : text.toString('latin1'));
   return { bytes: decodeBase64Image('xai', text), base64: text };
 }
 
