@@ -22,8 +22,8 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const SERIAL_REQUESTS = Number(process.env['BENCH_SERIAL_REQUESTS'] ?? 200);
 const HOLD_REQUESTS = 1000;
 const HOLD_DELAY_MS = 30_000;
-/** Extra node flags for the gateway only, e.g. BENCH_GATEWAY_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
-const GATEWAY_NODE_FLAGS = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+/** NODE_OPTIONS for the gateway only, e.g. BENCH_GATEWAY_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+const GATEWAY_NODE_OPTIONS = process.env['BENCH_GATEWAY_NODE_OPTIONS'] ?? '';
 
 interface Target {
   readonly name: string;
@@ -103,8 +103,9 @@ async function startGateway(
       local: true,
     },
   ];
+  // Started as `npm start` starts it: the executable, with the V8 flags of its shebang.
   const started = await startNode(
-    'src/main.ts',
+    'bin/imagegate.mjs',
     ['serve'],
     {
       IMAGEGATE_DATA_DIR: dataDir,
@@ -112,10 +113,11 @@ async function startGateway(
       IMAGEGATE_LOG_LEVEL: 'warn',
       IMAGEGATE_DRAIN_DELAY_MS: '0',
       IMAGEGATE_CHANNELS: JSON.stringify(channels),
+      ...(GATEWAY_NODE_OPTIONS === '' ? {} : { NODE_OPTIONS: GATEWAY_NODE_OPTIONS }),
       ...extraEnv,
     },
     /IMAGEGATE_KEY=/,
-    { nodeFlags: GATEWAY_NODE_FLAGS },
+    { executable: true },
   );
   const key = /IMAGEGATE_KEY=(\S+)/.exec(started.line)?.[1] ?? '';
   return { key, pid: started.child.pid ?? 0, stop: () => stop(started.child) };
@@ -123,7 +125,7 @@ async function startGateway(
 
 export async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagegate-bench-'));
-  const fake = await startNode('bench/servers/fake-openai.ts', ['0'], {}, /"port"/);
+  const fake = await startNode('bench/servers/fake-openai.ts', ['0'], { BENCH_SAME_IMAGE: process.env['BENCH_SAME_IMAGE'] ?? '0' }, /"port"/);
   const { port: fakePort, bodyBytes } = JSON.parse(fake.line) as { port: number; bodyBytes: number };
   const pipe = await startNode('bench/servers/bare-pipe.ts', [String(fakePort)], {}, /"port"/);
   const pipePort = (JSON.parse(pipe.line) as { port: number }).port;
@@ -156,7 +158,7 @@ export async function main(): Promise<void> {
   const rounds = targets.map((): Measured[] => []);
   try {
     console.log(
-      `upstream answer: ${(bodyBytes / 1e6).toFixed(2)} MB of JSON, a different image each time; ${CONNECTIONS} connections, ${DURATION_S} s per target, ` +
+      `upstream answer: ${(bodyBytes / 1e6).toFixed(2)} MB of JSON, ${process.env['BENCH_SAME_IMAGE'] === '1' ? 'the same image each time (stored once)' : 'a different image each time'}; ${CONNECTIONS} connections, ${DURATION_S} s per target, ` +
         `${ROUNDS} rounds (medians); latency at rest over ${SERIAL_REQUESTS} requests on 1 connection\n`,
     );
     for (let round = 0; round < ROUNDS; round++) {
@@ -245,6 +247,8 @@ async function holdOpen(dataDir: string): Promise<void> {
     gatewayPort,
     process.env['BENCH_MEM_TRACE'] === '1' ? { IMAGEGATE_METRICS_PUBLIC: 'true' } : {},
   );
+  if (process.env['BENCH_SNAPSHOT_AT_S'] !== undefined)
+    setTimeout(() => process.kill(gateway.pid, 'SIGUSR2'), Number(process.env['BENCH_SNAPSHOT_AT_S']) * 1000).unref();
   const started = Date.now();
   const pool = new Pool(`http://127.0.0.1:${gatewayPort}`, { connections: HOLD_REQUESTS, headersTimeout: 120_000, bodyTimeout: 120_000 });
   const idleRss = rssMb(gateway.pid);
@@ -260,7 +264,7 @@ async function holdOpen(dataDir: string): Promise<void> {
         .then((t) => {
           const pick = (name: string) => (Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(t)?.[1] ?? 0) / 1e6).toFixed(0);
           console.log(
-            `t=${((Date.now() - started) / 1000).toFixed(1)} rss=${now.toFixed(0)} heapUsed=${pick('nodejs_heap_size_used_bytes')} external=${pick('nodejs_external_memory_bytes')}`,
+            `t=${((Date.now() - started) / 1000).toFixed(1)} rss=${now.toFixed(0)} heapUsed=${pick('nodejs_heap_size_used_bytes')} heapTotal=${pick('nodejs_heap_size_total_bytes')} external=${pick('nodejs_external_memory_bytes')}`,
           );
         })
         .catch(() => undefined);

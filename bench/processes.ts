@@ -11,18 +11,24 @@ export interface Started {
   readonly line: string;
 }
 
-/** Starts a Node child (the pinned Node 24) and waits for a line of its stdout to match. */
+/**
+ * Starts a Node child (the pinned Node 24) and waits for a line of its stdout to match.
+ * `executable`: the script is run as a program (its shebang decides how), with the project's
+ * node_modules/.bin first on PATH, exactly as `npm start` runs bin/imagegate.mjs.
+ */
 export async function startNode(
   script: string,
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
-  options: { timeoutMs?: number; nodeFlags?: readonly string[] } = {},
+  options: { timeoutMs?: number; executable?: boolean } = {},
 ): Promise<Started> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), path.join(ROOT, script), ...args], {
+  const binPath = `${path.join(ROOT, 'node_modules/.bin')}${path.delimiter}${process.env['PATH'] ?? ''}`;
+  const [command, commandArgs] = options.executable === true ? [path.join(ROOT, script), args] : [process.execPath, [path.join(ROOT, script), ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
+    env: { PATH: binPath, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let text = '';

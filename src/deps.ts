@@ -35,8 +35,6 @@ import { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import { FsBlobStore } from './storage/fs-blob-store.ts';
 import type { LinkSigner } from './storage/link-signer.ts';
-import { S3BlobStore } from './storage/s3-blob-store.ts';
-import { S3UrlSigner } from './storage/s3-url-signer.ts';
 import { loadOrCreateSigningSecret } from './storage/secret.ts';
 import { UrlSigner } from './storage/url-signer.ts';
 
@@ -71,7 +69,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   const observer = { attempt: metrics.upstreamAttempt.bind(metrics), breaker: metrics.breakerChanged.bind(metrics) };
   const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger, board, now, pacer: new PollPacer(), observer });
   const signer = new UrlSigner(secret, publicBaseUrl(config, listeningPort));
-  const storage = createStorage(config, signer, now);
+  const storage = await createStorage(config, signer, now);
   const keys = new KeysRepo(db);
   const images = new ImagesRepo(db);
   const ledger = new Ledger(db, dialect, now, anomalies);
@@ -199,10 +197,15 @@ function channelCostsOf(config: Config): ChannelCosts {
   }
 }
 
-/** Local disk with the gateway's own links, or an S3 bucket with presigned (or gateway) links. */
-function createStorage(config: Config, signer: UrlSigner, now: () => number): { blobs: BlobStore; links: LinkSigner; close: () => void } {
+/**
+ * Local disk with the gateway's own links, or an S3 bucket with presigned (or gateway) links. The
+ * S3 client is loaded only for a bucket: on one machine its ~10 MB of modules would only make
+ * every garbage collection mark more.
+ */
+async function createStorage(config: Config, signer: UrlSigner, now: () => number): Promise<{ blobs: BlobStore; links: LinkSigner; close: () => void }> {
   const s3 = config.storage.s3;
   if (s3 === undefined) return { blobs: new FsBlobStore(path.join(config.storage.dataDir, 'images')), links: signer, close: () => {} };
+  const [{ S3BlobStore }, { S3UrlSigner }] = await Promise.all([import('./storage/s3-blob-store.ts'), import('./storage/s3-url-signer.ts')]);
   const options = {
     bucket: s3.bucket,
     region: s3.region,

@@ -3,6 +3,8 @@
 // different image (a counter in a PNG tEXt chunk), so the gateway's content-addressed store really
 // writes (and fsyncs) each one instead of finding it already stored.
 // Run as a child process: fake-openai.ts [delayMs]; prints its port and body size on stdout.
+// BENCH_SAME_IMAGE=1 sends the same image every time, as the benchmark did before 2026-12-07 (the
+// gateway then stores one blob and skips every later write).
 import { randomFillSync } from 'node:crypto';
 import { createServer } from 'node:http';
 import { crc32 } from 'node:zlib';
@@ -47,6 +49,7 @@ const chunkAtChars = body.indexOf('"b64_json":"') + '"b64_json":"'.length + (CHU
 const head = body.subarray(0, chunkAtChars);
 const tail = body.subarray(chunkAtChars + ((12 + TEXT_BYTES) / 3) * 4);
 let served = 0;
+const SAME_IMAGE = process.env['BENCH_SAME_IMAGE'] === '1';
 
 const delayMs = Number(process.argv[2] ?? '0');
 
@@ -58,7 +61,7 @@ const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
       res.cork();
       res.write(head);
-      res.write(Buffer.from(textChunk(served).toString('base64'), 'latin1'));
+      res.write(Buffer.from(textChunk(SAME_IMAGE ? 0 : served).toString('base64'), 'latin1'));
       res.end(tail);
       res.uncork();
     };

@@ -20,7 +20,7 @@ export interface DownloadSettings {
  * socket buffers (TCP flow control holds the upstream back), so memory stays bounded by this, not
  * by the number of requests.
  */
-const CONCURRENT_BODY_READS = 32;
+const CONCURRENT_BODY_READS = 16;
 
 /**
  * Turns the configured channels into routable ones, refusing at boot what cannot work: an unknown

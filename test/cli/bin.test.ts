@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MIN_NODE_MAJOR, nodeVersionProblem } from '../../scripts/node-version.mjs';
+import { freePort } from '../support/free-port.ts';
 import { BIN, ROOT, runProcess, tempDirs } from './run-cli.ts';
 
 const PACKAGE: unknown = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -39,11 +40,12 @@ describe('the imagegate executable (bin/imagegate.mjs)', () => {
   it('package.json names it as the bin, and engines agrees with the version check', () => {
     assert.deepEqual(field(PACKAGE, 'bin'), { imagegate: 'bin/imagegate.mjs' });
     assert.deepEqual(field(PACKAGE, 'engines'), { node: `>=${MIN_NODE_MAJOR}` });
-    assert.ok(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env node\n'));
+    // The shebang carries the gateway's V8 flags, so npm start, npx and the file itself all run with them.
+    assert.ok(readFileSync(BIN, 'utf8').startsWith('#!/usr/bin/env -S node --max-semi-space-size=8\n'));
     accessSync(BIN, constants.X_OK);
     const scripts = field(PACKAGE, 'scripts');
-    assert.equal(field(scripts, 'start'), 'node bin/imagegate.mjs serve');
-    assert.equal(field(scripts, 'imagegate'), 'node bin/imagegate.mjs');
+    assert.equal(field(scripts, 'start'), './bin/imagegate.mjs serve');
+    assert.equal(field(scripts, 'imagegate'), './bin/imagegate.mjs');
   });
 
   it('the version check refuses Node before 24 with a message saying what to run', () => {
@@ -77,5 +79,34 @@ describe('the imagegate executable (bin/imagegate.mjs)', () => {
     const result = await runProcess('npx', ['--no-install', 'imagegate', '--version'], { PATH: machinePath(), HOME: process.env['HOME'] ?? ROOT }, ROOT);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, `${String(field(PACKAGE, 'version'))}\n`);
+  });
+
+  it('started as the executable (npm start, npx), the gateway runs with the V8 flags of its shebang', async () => {
+    const dataDir = dirs.fresh();
+    const child = spawn(BIN, ['serve'], {
+      cwd: dataDir,
+      env: {
+        PATH: `${path.join(ROOT, 'node_modules/.bin')}${path.delimiter}${machinePath()}`,
+        IMAGEGATE_DATA_DIR: dataDir,
+        IMAGEGATE_PORT: String(await freePort()),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let output = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('IMAGEGATE_KEY=')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+      });
+      // env -S replaced itself with node: the process's own command line names the flag.
+      const commandLine = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(commandLine.includes('--max-semi-space-size=8'), commandLine.join(' '));
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('close', resolve));
+    }
   });
 });

@@ -1,4 +1,5 @@
-import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import type * as BedrockSdkModule from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { GatewayError } from '../../errors.ts';
 import { parseJson } from '../shared/call-upstream.ts';
 import type { Channel, ProviderCall } from '../types.ts';
@@ -32,7 +33,13 @@ export function regionOf(channel: Channel, options: BedrockOptions): string {
   return REGIONAL_HOST.exec(host)?.[1] ?? DEFAULT_REGION;
 }
 
-function clientFor(call: ProviderCall<BedrockOptions>): BedrockRuntimeClient {
+/**
+ * The AWS SDK, loaded when a Bedrock channel is first called: a gateway without one never holds
+ * its modules (several megabytes of heap that every garbage collection would mark).
+ */
+type BedrockSdk = typeof BedrockSdkModule;
+
+function clientFor(sdk: BedrockSdk, call: ProviderCall<BedrockOptions>): BedrockRuntimeClient {
   const { channel, options } = call;
   const cached = clients.get(channel);
   if (cached !== undefined) return cached;
@@ -57,7 +64,7 @@ function clientFor(call: ProviderCall<BedrockOptions>): BedrockRuntimeClient {
       `A ${PROVIDER} channel has an apiKey but no options.accessKeyId to go with it; the operator has been alerted.`,
     );
   }
-  const client = new BedrockRuntimeClient({
+  const client = new sdk.BedrockRuntimeClient({
     region: regionOf(channel, options),
     ...(channel.baseUrl === DEFAULT_BASE_URL ? {} : { endpoint: channel.baseUrl }),
     // Absent, the SDK's default chain (environment, shared config, SSO, web identity, ECS and EC2 roles).
@@ -77,11 +84,12 @@ function clientFor(call: ProviderCall<BedrockOptions>): BedrockRuntimeClient {
  * rethrown as its reason so the router can tell a client leaving from a timeout.
  */
 export async function invokeModel(call: ProviderCall<BedrockOptions>, body: unknown): Promise<unknown> {
-  const client = clientFor(call);
+  const sdk = await import('@aws-sdk/client-bedrock-runtime');
+  const client = clientFor(sdk, call);
   let text: string;
   try {
     const output = await client.send(
-      new InvokeModelCommand({
+      new sdk.InvokeModelCommand({
         modelId: call.upstreamModel,
         contentType: 'application/json',
         accept: 'application/json',
@@ -92,7 +100,7 @@ export async function invokeModel(call: ProviderCall<BedrockOptions>, body: unkn
     text = output.body.transformToString('utf8');
   } catch (err) {
     if (call.signal.aborted) throw call.signal.reason;
-    const error = bedrockError(err);
+    const error = bedrockError(err, sdk.BedrockRuntimeServiceException);
     call.logger.warn(
       {
         requestId: call.requestId,

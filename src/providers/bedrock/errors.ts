@@ -1,4 +1,4 @@
-import { BedrockRuntimeServiceException } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeServiceException } from '@aws-sdk/client-bedrock-runtime';
 import { GatewayError } from '../../errors.ts';
 import { retryAfterMs } from '../../http/retry-after.ts';
 import { contentPolicyError, errorForStatus } from '../shared/upstream-errors.ts';
@@ -30,10 +30,11 @@ const CONTENT_FILTER = /content filters?|blocked by (?:our|the|a) (?:content|gua
  *   retryable upstream errors;
  * - the SDK finding no credentials at all (CredentialsProviderError): a configuration error.
  * GatewayErrors raised by the HTTP handler (connection resets, cut bodies) pass through.
+ * `ServiceException` is the SDK's base class for service errors (the SDK is loaded on first use).
  */
-export function bedrockError(err: unknown): GatewayError {
+export function bedrockError(err: unknown, ServiceException: typeof BedrockRuntimeServiceException): GatewayError {
   if (err instanceof GatewayError) return err;
-  if (err instanceof BedrockRuntimeServiceException) return serviceError(err);
+  if (err instanceof ServiceException) return serviceError(err);
   if (err instanceof Error && err.name === 'CredentialsProviderError') {
     return new GatewayError(
       'upstream_configuration_error',

@@ -68,6 +68,7 @@ export async function callUpstream(
       ...(options.body === undefined ? {} : { body: options.body }),
       dispatcher: channel.http.dispatcher,
       signal: options.signal,
+      highWaterMark: 16 * 1024,
     });
     connected = true;
     // Bodies are read a few at a time process-wide (http/body-reads.ts), so a burst of
