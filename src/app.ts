@@ -48,12 +48,15 @@ import type { Router } from './routing/router.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import type { LinkSigner } from './storage/link-signer.ts';
 import type { UrlSigner } from './storage/url-signer.ts';
+import type { BodyReads } from './http/body-reads.ts';
 
 /** Everything the HTTP app needs, built by `main.ts` (or a test) from the config. */
 export interface Deps {
   readonly logger: Logger;
   readonly catalog: Catalog;
   readonly router: Router;
+  /** Upstream bodies in memory and their buffer pool (http/body-reads.ts), for metrics and tests. */
+  readonly bodyReads: BodyReads;
   /** Closes upstream pools, Redis, S3 clients and the database (at shutdown, after the server). */
   readonly closeBackends: () => Promise<void>;
   readonly db: Kysely<Database>;

@@ -65,7 +65,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   const board = limits.breakerBoard(built.channels.map((routed) => routed.channel.id));
   // Counted per process; `/metrics` reads them, with the money anomalies, from one registry.
   const anomalies = new MoneyAnomalies(logger);
-  const metrics = new PromMetrics({ anomalies: () => anomalies.counter.counts() });
+  const metrics = new PromMetrics({ anomalies: () => anomalies.counter.counts(), bodyReads: () => built.bodyReads });
   const observer = { attempt: metrics.upstreamAttempt.bind(metrics), breaker: metrics.breakerChanged.bind(metrics) };
   const router = new Router({ channels: built.channels, local: built.local, settings: config.routing, logger, board, now, pacer: new PollPacer(), observer });
   const signer = new UrlSigner(secret, publicBaseUrl(config, listeningPort));
@@ -136,6 +136,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
     logger,
     catalog,
     router,
+    bodyReads: built.bodyReads,
     closeBackends: async () => {
       await built.close();
       await webhookAgent.close();

@@ -89,7 +89,7 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
       const input = await readEditInput(request, formLimits, editContract);
       // Checked before a JSON edit's images are fetched: a key may not make the gateway download for a model it may not use.
       assertModelAllowed(apiKey, input.params.model.id);
-      const answer = retainUntilAnswered(reply);
+      const answer = retainUntilAnswered(reply.raw);
       const caller = { apiKey, requestId: request.id, signal, report: reportTo(request), retain: answer.retain };
       const readImages = async (): Promise<EditRequest> => input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
       try {

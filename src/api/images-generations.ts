@@ -24,7 +24,7 @@ export function registerGenerationsRoute(app: FastifyInstance, deps: Generations
     const apiKey = requireApiKey(request);
     if (wantsAsync(request)) return acceptJob(deps.jobs, request, reply, apiKey);
     const generation = validateGeneration(request.body, deps.contract);
-    const answer = retainUntilAnswered(reply);
+    const answer = retainUntilAnswered(reply.raw);
     const caller = { apiKey, requestId: request.id, signal: abortOnDisconnect(reply), report: reportTo(request), retain: answer.retain };
     try {
       if (generation.stream) {

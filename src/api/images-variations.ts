@@ -39,7 +39,7 @@ export function registerVariationsRoute(app: FastifyInstance, deps: VariationsRo
       const form = await readForm(request.parts(), VARIATION_FORM_LIMITS);
       request.body = { multipart: form.digest };
       const variation = await validateVariation(form, deps.contract);
-      const answer = retainUntilAnswered(reply);
+      const answer = retainUntilAnswered(reply.raw);
       const caller = { apiKey, requestId: request.id, signal, report: reportTo(request), retain: answer.retain };
       try {
         return await withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, variation, caller)));

@@ -1,4 +1,3 @@
-import type { FastifyReply } from 'fastify';
 import type { BodyReadTurn } from '../http/body-reads.ts';
 import type { Retain } from '../providers/types.ts';
 
@@ -10,13 +9,16 @@ import type { Retain } from '../providers/types.ts';
 const ANSWER_TURN_LIMIT_MS = 5000;
 
 /**
- * The `retain` of an API request (images/types.ts `Caller.retain`): the body-read turns of the
+ * The `retain` of an API request (`response`: its `reply.raw`) (images/types.ts `Caller.retain`): the body-read turns of the
  * upstream answers its images came from end once the response has been sent (or the client has
  * gone) and the handler has finished with them (`finished`), whichever is later. Until then the
  * bytes of the answer, upstream base64 written to the client as it is, stay in buffers nobody else
  * may reuse; after `ANSWER_TURN_LIMIT_MS` the turn ends without giving its buffer back to the pool.
  */
-export function retainUntilAnswered(reply: FastifyReply): { retain: Retain; finished: () => void } {
+export function retainUntilAnswered(
+  response: { once(event: 'close', listener: () => void): unknown },
+  limitMs = ANSWER_TURN_LIMIT_MS,
+): { retain: Retain; finished: () => void } {
   const turns = new Set<BodyReadTurn>();
   let pending = 2; // the response's 'close' and the handler's `finished`
   const settle = (): void => {
@@ -26,14 +28,14 @@ export function retainUntilAnswered(reply: FastifyReply): { retain: Retain; fini
     turns.clear();
   };
   // 'close' fires after a normal finish and when the connection drops first alike.
-  reply.raw.once('close', settle);
+  response.once('close', settle);
   return {
     retain: (turn) => {
       if (pending === 0) return turn.release();
       turns.add(turn);
       setTimeout(() => {
         if (turns.delete(turn)) turn.detach();
-      }, ANSWER_TURN_LIMIT_MS).unref();
+      }, limitMs).unref();
     },
     finished: settle,
   };

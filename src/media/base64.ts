@@ -15,14 +15,16 @@ const EQUALS = 0x3d;
 /**
  * The bytes a base64 text encodes, or null when it is not strict base64: empty, a length that is
  * not a multiple of 4, or any character outside the alphabet (including whitespace and padding
- * before the end). Node's decoder skips characters it does not know, so a text with one shows up
- * as fewer bytes than its length promises: counting them per piece is the whole check.
+ * before the end, and base64url's '-' and '_'). Node's decoder skips characters it does not know,
+ * so a text with one shows up as fewer bytes than its length promises: counting them per piece is
+ * the check. It also reads base64url's two letters as if they were '+' and '/', so those are looked
+ * for (a memchr each): a text the gateway may pass on to a client as b64_json must be standard.
  *
  * `allocate` gives the buffer the bytes are decoded into (exactly the decoded length); by default
  * a new one.
  */
 export function decodeBase64(text: string | Buffer, allocate: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes)): Buffer | null {
-  if (text.length === 0 || text.length % 4 !== 0) return null;
+  if (text.length === 0 || text.length % 4 !== 0 || text.includes('-') || text.includes('_')) return null;
   if (typeof text === 'string') {
     const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
     const bytes = Buffer.from(text, 'base64');

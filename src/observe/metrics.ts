@@ -70,6 +70,8 @@ export interface PromMetricsOptions {
   readonly anomalies?: () => readonly CountedAnomaly[];
   /** Process metrics (CPU, memory, event loop lag, GC) beside the gateway's own; on by default. */
   readonly processMetrics?: boolean;
+  /** Upstream bodies in memory now, and the bytes of free buffers kept for them (http/body-reads.ts). */
+  readonly bodyReads?: () => { readonly inUse: number; readonly pooledBytes: number };
 }
 
 /** `Metrics` on a prom-client registry of its own: one per gateway process, nothing module-global. */
@@ -153,6 +155,25 @@ export class PromMetrics implements Metrics {
           for (const anomaly of anomalies()) {
             this.inc({ kind: anomaly.kind, model: anomaly.model, channel: anomaly.channel ?? 'none' }, anomaly.count);
           }
+        },
+      });
+    }
+    const bodyReads = options.bodyReads;
+    if (bodyReads !== undefined) {
+      new Gauge({
+        name: 'imagegate_upstream_bodies_in_memory',
+        help: 'Upstream answers held in memory now, from their first byte until the answer made of them has been sent.',
+        registers,
+        collect() {
+          this.set(bodyReads().inUse);
+        },
+      });
+      new Gauge({
+        name: 'imagegate_upstream_body_pool_bytes',
+        help: 'Bytes of free buffers kept to read upstream answers and decode their images into.',
+        registers,
+        collect() {
+          this.set(bodyReads().pooledBytes);
         },
       });
     }

@@ -32,7 +32,7 @@ export function buildChannels(
   providers: ReadonlyMap<string, RegisteredProvider>,
   catalog: Catalog,
   settings: DownloadSettings,
-): { channels: RoutedChannel[]; local: RoutedChannel | null; close: () => Promise<void> } {
+): { channels: RoutedChannel[]; local: RoutedChannel | null; bodyReads: BodyReads; close: () => Promise<void> } {
   const publicOnly = createGuardedAgent({ connectTimeoutMs: 10_000 });
   const agents: Dispatcher[] = [publicOnly];
   const bodyReads = new BodyReads(CONCURRENT_BODY_READS);
@@ -100,7 +100,7 @@ export function buildChannels(
           maxConcurrency: 4,
         };
 
-  return { channels, local, close: async () => void (await Promise.all(agents.map((agent) => agent.close()))) };
+  return { channels, local, bodyReads, close: async () => void (await Promise.all(agents.map((agent) => agent.close()))) };
 }
 
 function channelHttp(dispatcher: Dispatcher, downloads: Dispatcher, allowPrivate: boolean, settings: DownloadSettings, bodyReads: BodyReads): ChannelHttp {
