@@ -266,13 +266,11 @@ export class Ledger {
   ): Promise<boolean> {
     const organizationId = hold.organizationId ?? null;
     return this.#db.transaction().execute(async (trx) => {
-      let lock = trx.selectFrom('api_keys').select('id').where('id', '=', hold.apiKeyId);
-      if (this.#dialect === 'postgres') lock = lock.forUpdate();
-      await lock.executeTakeFirst();
-      if (organizationId !== null) {
-        let orgLock = trx.selectFrom('organizations').select('id').where('id', '=', organizationId);
-        if (this.#dialect === 'postgres') orgLock = orgLock.forUpdate();
-        await orgLock.executeTakeFirst();
+      // PostgreSQL: lock the rows in reserve's order. SQLite's transactions take the database's
+      // write lock at BEGIN (db/node-sqlite-dialect.ts), so there is nothing left to lock.
+      if (this.#dialect === 'postgres') {
+        await trx.selectFrom('api_keys').select('id').where('id', '=', hold.apiKeyId).forUpdate().executeTakeFirst();
+        if (organizationId !== null) await trx.selectFrom('organizations').select('id').where('id', '=', organizationId).forUpdate().executeTakeFirst();
       }
       const nowMs = this.#now();
       // The release names its hold and ref_id is looked up first, so a second close is a no-op.
