@@ -12,11 +12,17 @@ import { isValidContentKey } from './content-key.ts';
  * Readers never see a partial file: bytes go to a temporary file in the same folder (same file
  * system, so the rename is atomic) and are renamed into place once complete and flushed. Keys
  * are content-addressed, so a key that already exists holds the same bytes and `put` skips it.
+ *
+ * The file is opened with O_DSYNC and written in one call, so the write returns once the bytes
+ * (and the size that finds them) are on disk: the guarantee of write + fdatasync in one trip to
+ * the thread pool instead of one per 512 KiB chunk plus one for the flush (POSIX `open`, O_DSYNC).
  */
 export class FsBlobStore implements BlobStore {
   readonly #rootDir: string;
   /** The root with one trailing separator: every blob path starts with it. */
   readonly #rootPrefix: string;
+  /** Day folders known to exist, so each is made once per process rather than once per image. */
+  readonly #madeDirs = new Set<string>();
 
   constructor(rootDir: string) {
     this.#rootDir = path.resolve(rootDir);
@@ -25,25 +31,38 @@ export class FsBlobStore implements BlobStore {
 
   async put(key: string, bytes: Buffer, _contentType: string): Promise<void> {
     // The content type is implied by the key's extension; the files route derives it from there.
+    await this.#put(key, bytes, false);
+  }
+
+  async #put(key: string, bytes: Buffer, retried: boolean): Promise<void> {
     const target = this.#pathOf(key);
     if (await isFile(target)) return;
     const dir = path.dirname(target);
-    // Images are the callers' private content: only the gateway's own user may read them.
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!this.#madeDirs.has(dir)) {
+      // Images are the callers' private content: only the gateway's own user may read them.
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      this.#madeDirs.add(dir);
+    }
     // Starts with a dot and ends in `.tmp`, so it can never be mistaken for a key.
     const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(8).toString('hex')}.tmp`);
     try {
-      const handle = await open(temp, 'wx', 0o600);
+      // Durable before the rename (O_DSYNC), so a crash cannot leave a complete name with missing bytes.
+      const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC, 0o600);
       try {
-        await handle.writeFile(bytes);
-        // Flushed before the rename so a crash cannot leave a complete name with missing bytes.
-        await handle.sync();
+        for (let written = 0; written < bytes.length; ) {
+          written += (await handle.write(bytes, written, bytes.length - written, written)).bytesWritten;
+        }
       } finally {
         await handle.close();
       }
       await rename(temp, target);
     } catch (err) {
       await unlink(temp).catch(() => undefined);
+      // A day folder removed from under us (by hand): made again, once.
+      if (isErrno(err, 'ENOENT') && !retried) {
+        this.#madeDirs.delete(dir);
+        return this.#put(key, bytes, true);
+      }
       // Windows refuses to rename over an existing file; a concurrent put of the same key won.
       if (await isFile(target)) return;
       throw err;

@@ -32,6 +32,19 @@ describe('FsBlobStore', () => {
   });
   after(() => rmSync(base, { recursive: true, force: true }));
 
+  it('makes a day folder again when it was removed after an earlier put (it knows the folders it made)', async () => {
+    const first = Buffer.from('first image of the day');
+    await store.put(contentKey(first, 'png', DAY), first, 'image/png');
+    rmSync(path.join(root, '20260101'), { recursive: true });
+    const second = Buffer.from('second image of the day, 3 MB').subarray(0);
+    const big = Buffer.concat([second, Buffer.alloc(3 * 1024 * 1024, 7)]);
+    const key = contentKey(big, 'png', DAY);
+    await store.put(key, big, 'image/png');
+    const blob = await store.get(key);
+    assert.ok(blob !== null);
+    assert.deepEqual(await readAll(blob.stream), big, 'written whole, in one call or several');
+  });
+
   it('stores bytes under the key and reads them back with their size', async () => {
     const bytes = Buffer.from('png bytes for put/get');
     const key = contentKey(bytes, 'png', DAY);
