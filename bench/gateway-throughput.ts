@@ -7,7 +7,14 @@
 // CPU per request is each server's own CPU time (user + system, all threads and worker processes,
 // from /proc) over the measured run, divided by the requests it answered: the load generator runs
 // on the same cores, so throughput alone would charge the gateway for the client's work too.
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// Knobs: BENCH_DURATION_S (10), BENCH_ROUNDS (2), BENCH_SERIAL_REQUESTS (200), BENCH_WORKERS=0 (skip
+// the two-worker targets), BENCH_SKIP_HOLD=1, BENCH_SAME_IMAGE=1 (the fake repeats one image, as
+// before 2026-12-07), BENCH_GATEWAY_NODE_OPTIONS (e.g. --cpu-prof), BENCH_MEM_TRACE=1 (heap and
+// external memory every half second of the memory run). `npm run bench -- memory` runs only that.
+import { constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -77,6 +84,28 @@ async function serialP50(target: Target, headers: Record<string, string>): Promi
     await client.close();
   }
   return median(latenciesMs);
+}
+
+/**
+ * The least any gateway that stores what it answers pays per image on this disk: one durable write
+ * (O_DSYNC, as the blob store does) of an image the size of the fake's, and its rename into place.
+ * Wall time (the latency it adds) and this process's CPU time, medians over `count` images.
+ */
+async function storeFloor(dir: string, imageBytes: number, count = 60): Promise<StoreFloor> {
+  const bytes = randomBytes(imageBytes);
+  const wallMs: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const temp = path.join(dir, `.floor-${i}.tmp`);
+    const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC, 0o600);
+    await handle.write(bytes, 0, bytes.length, 0);
+    await handle.close();
+    await rename(temp, path.join(dir, `floor-${i}.png`));
+    wallMs.push(performance.now() - started);
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  return { imageBytes, p50Ms: median(wallMs), cpuMs: (cpu.user + cpu.system) / 1000 / count };
 }
 
 function median(values: readonly number[]): number {
@@ -156,6 +185,8 @@ export async function main(): Promise<void> {
         ]),
   ];
   const rounds = targets.map((): Measured[] => []);
+  // A 1024x1024 PNG of the fake's size: 3/4 of its base64, which is nearly the whole body.
+  const floor = await storeFloor(dataDir, Math.floor((bodyBytes * 3) / 4));
   try {
     console.log(
       `upstream answer: ${(bodyBytes / 1e6).toFixed(2)} MB of JSON, ${process.env['BENCH_SAME_IMAGE'] === '1' ? 'the same image each time (stored once)' : 'a different image each time'}; ${CONNECTIONS} connections, ${DURATION_S} s per target, ` +
@@ -182,14 +213,20 @@ export async function main(): Promise<void> {
       serialP50Ms: of((m) => m.serialP50Ms),
     };
   });
-  printTable(results);
+  printTable(results, floor);
   if (process.env['BENCH_SKIP_HOLD'] !== '1') await holdOpen(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
 }
 
 type Result = Measured & { readonly name: string };
 
-function printTable(results: readonly Result[]): void {
+interface StoreFloor {
+  readonly imageBytes: number;
+  readonly p50Ms: number;
+  readonly cpuMs: number;
+}
+
+function printTable(results: readonly Result[], floor: StoreFloor): void {
   const pipe = results.find((r) => r.name === 'bare byte pipe');
   if (pipe === undefined) return;
   const columns = ['target', 'req/s', '× pipe', 'CPU ms/req', 'CPU × pipe', 'p50 ms', 'p99 ms', 'p50 1 conn', 'added', 'errors'];
@@ -215,12 +252,16 @@ function printTable(results: readonly Result[]): void {
     ];
     console.log(`| ${cells.join(' | ')} |`);
   }
+  console.log(
+    `\nstore floor on this disk (one O_DSYNC write + rename of a ${(floor.imageBytes / 1e6).toFixed(2)} MB image): ` +
+      `p50 ${floor.p50Ms.toFixed(2)} ms, CPU ${floor.cpuMs.toFixed(2)} ms (${(floor.cpuMs / pipe.cpuMsPerRequest).toFixed(2)}× the pipe's per request)`,
+  );
   console.log('\ntargets (issue 13): CPU ≤ 2× pipe, throughput ≥ 0.8× pipe, p50 added at 1 connection ≤ 2 ms, 0 errors');
   for (const r of results.filter((result) => result.name.startsWith('imagegate'))) {
     const checks = [
       `CPU ${(r.cpuMsPerRequest / pipe.cpuMsPerRequest).toFixed(2)}× ${r.cpuMsPerRequest <= 2 * pipe.cpuMsPerRequest ? 'met' : 'NOT met'}`,
       `throughput ${(r.rps / pipe.rps).toFixed(2)}× ${r.rps >= 0.8 * pipe.rps ? 'met' : 'NOT met'}`,
-      `added ${(r.serialP50Ms - pipe.serialP50Ms).toFixed(2)} ms ${r.serialP50Ms - pipe.serialP50Ms <= 2 ? 'met' : 'NOT met'}`,
+      `added ${(r.serialP50Ms - pipe.serialP50Ms).toFixed(2)} ms ${r.serialP50Ms - pipe.serialP50Ms <= 2 ? 'met' : 'NOT met'} (${(r.serialP50Ms - pipe.serialP50Ms - floor.p50Ms).toFixed(2)} ms beyond the store floor)`,
       `errors ${r.errors}`,
     ];
     console.log(`${r.name}: ${checks.join('; ')}`);
@@ -231,6 +272,7 @@ function printTable(results: readonly Result[]): void {
  * 1,000 concurrent requests held open ~30 s by a slow upstream, whose 1.5 MB answers then all
  * arrive within the same second: RSS while held and at the peak, and errors.
  */
+/** `npm run bench -- memory`: only the 1,000 held requests. */
 export async function holdOpenOnly(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'imagegate-bench-'));
   await holdOpen(dataDir);
@@ -247,8 +289,6 @@ async function holdOpen(dataDir: string): Promise<void> {
     gatewayPort,
     process.env['BENCH_MEM_TRACE'] === '1' ? { IMAGEGATE_METRICS_PUBLIC: 'true' } : {},
   );
-  if (process.env['BENCH_SNAPSHOT_AT_S'] !== undefined)
-    setTimeout(() => process.kill(gateway.pid, 'SIGUSR2'), Number(process.env['BENCH_SNAPSHOT_AT_S']) * 1000).unref();
   const started = Date.now();
   const pool = new Pool(`http://127.0.0.1:${gatewayPort}`, { connections: HOLD_REQUESTS, headersTimeout: 120_000, bodyTimeout: 120_000 });
   const idleRss = rssMb(gateway.pid);
