@@ -1,8 +1,8 @@
+import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { GatewayError } from '../../errors.ts';
 import { decodedBody } from '../../http/decode-body.ts';
 import { decodeBase64 } from '../../media/base64.ts';
-import type { Readable } from 'node:stream';
 import type { Channel, Retain } from '../types.ts';
 import { malformedResponse } from './upstream-errors.ts';
 
@@ -68,11 +68,13 @@ export async function callUpstream(
       ...(options.body === undefined ? {} : { body: options.body }),
       dispatcher: channel.http.dispatcher,
       signal: options.signal,
+      // What an answer waiting for its turn may buffer (undici's default is 64 KiB): a thousand
+      // answers arriving at once then hold 16 MB here, and the rest of them stays in the kernel.
       highWaterMark: 16 * 1024,
     });
     connected = true;
-    // Bodies are read a few at a time process-wide (http/body-reads.ts), so a burst of
-    // multi-megabyte answers waits in socket buffers instead of the heap.
+    // Upstream answers are held in memory a few at a time process-wide (http/body-reads.ts), so a
+    // burst of multi-megabyte answers waits in socket buffers instead of the heap.
     const turn = await channel.http.acquireBodyRead(options.signal);
     const retain = response.statusCode === 200 ? options.retain : undefined;
     let handedOver = false;
