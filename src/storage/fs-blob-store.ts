@@ -49,7 +49,7 @@ export class FsBlobStore implements BlobStore {
       // Durable before the rename (O_DSYNC), so a crash cannot leave a complete name with missing bytes.
       const handle = await open(temp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_DSYNC, 0o600);
       try {
-        for (let written = 0; written < bytes.length; ) {
+        for (let written = 0; written < bytes.length;) {
           written += (await handle.write(bytes, written, bytes.length - written, written)).bytesWritten;
         }
       } finally {
