@@ -37,6 +37,7 @@ import { FsBlobStore } from './storage/fs-blob-store.ts';
 import type { LinkSigner } from './storage/link-signer.ts';
 import { loadOrCreateSigningSecret } from './storage/secret.ts';
 import { UrlSigner } from './storage/url-signer.ts';
+import { InflightRequests } from './images/inflight.ts';
 
 /**
  * Builds the backends the config names and brings the database schema up to date. The port the
@@ -82,6 +83,7 @@ export async function createDeps(config: Config, logger: Logger, listeningPort: 
   const retentionSeconds = Math.max(config.storage.retentionSeconds, config.storage.urlTtlSeconds);
   const imagesDeps: ImagesDeps = {
     router,
+    inflight: new InflightRequests(),
     ledger,
     limits,
     holdTtlMs,

@@ -71,6 +71,8 @@ export async function serve(config: Config): Promise<void> {
     await deps.jobRunner.stop();
     // After the jobs: the deliveries their last results queued stay in the database if unsent.
     await deps.webhookDispatcher.stop();
+    // Requests whose clients left may still be releasing their holds: the database waits for them.
+    await deps.images.inflight.settled();
     await deps.closeBackends();
     logger.info('stopped');
     // A worker's channel to the supervisor would keep it alive; closing it lets the process end.

@@ -22,7 +22,11 @@ import { watchImages } from './watch-images.ts';
  */
 
 /** A request answered as one JSON body. */
-export async function runImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller): Promise<ImagesOutcome> {
+export function runImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller): Promise<ImagesOutcome> {
+  return deps.inflight.track(run(deps, asked, caller));
+}
+
+async function run(deps: ImagesDeps, asked: ImagesRequest, caller: Caller): Promise<ImagesOutcome> {
   const watch = watchImages(deps, asked, caller);
   const admitted = await watch.admit(admit(deps, asked, caller));
   // Priced as held: the customer's price for this model, kept to the charge whatever changes meanwhile.
@@ -52,7 +56,11 @@ export async function runImages(deps: ImagesDeps, asked: ImagesRequest, caller: 
  * charged (and kept); a client that leaves mid-stream pays for what it received, and the upstream
  * call is aborted.
  */
-export async function streamImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller, open: OpenStream): Promise<void> {
+export function streamImages(deps: ImagesDeps, asked: ImagesRequest, caller: Caller, open: OpenStream): Promise<void> {
+  return deps.inflight.track(stream(deps, asked, caller, open));
+}
+
+async function stream(deps: ImagesDeps, asked: ImagesRequest, caller: Caller, open: OpenStream): Promise<void> {
   const watch = watchImages(deps, asked, caller);
   const admitted = await watch.admit(admit(deps, asked, caller));
   const request = admitted.request;

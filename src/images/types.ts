@@ -14,12 +14,15 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import type { LinkSigner } from '../storage/link-signer.ts';
 import type { ImageData, ImagesResponse } from './images-response.ts';
 import type { RateHeaders } from './key-limits.ts';
+import type { InflightRequests } from './inflight.ts';
 
 export type { ImagesRequest } from '../contract/images-request.ts';
 
 /** What the images use case needs; built once in deps.ts, shared by the routes and the job runner. */
 export interface ImagesDeps {
   readonly router: Router;
+  /** The requests running now, which shutdown waits for before closing the backends. */
+  readonly inflight: InflightRequests;
   readonly ledger: Ledger;
   readonly limits: Limits;
   /** How long a hold (and a concurrency slot) lives if its process dies before settling: longer than any request. */

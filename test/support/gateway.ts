@@ -69,6 +69,7 @@ export async function startGateway(
       await app.close();
       await deps.jobRunner.stop();
       await deps.webhookDispatcher.stop();
+      await deps.images.inflight.settled();
       await deps.closeBackends();
       await scaled?.close();
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
