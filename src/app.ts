@@ -49,6 +49,7 @@ import type { BlobStore } from './storage/blob-store.ts';
 import type { LinkSigner } from './storage/link-signer.ts';
 import type { UrlSigner } from './storage/url-signer.ts';
 import type { BodyReads } from './http/body-reads.ts';
+import { ClientDisconnected } from './api/abort-on-disconnect.ts';
 
 /** Everything the HTTP app needs, built by `main.ts` (or a test) from the config. */
 export interface Deps {
@@ -201,7 +202,9 @@ export function buildApp(deps: Deps): App {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = mapFrameworkError(error);
     const { status, body } = renderError(mapped, request.id);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    // A client that left is no failure of ours: its access log line says 499.
+    if (error instanceof ClientDisconnected) request.log.info('the client left before its answer');
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.error.code, status }, 'request refused');
     // After a framing fault nothing more on this connection can be trusted.
     if (mapped instanceof GatewayError && mapped.code === 'malformed_request') void reply.header('connection', 'close');

@@ -51,7 +51,8 @@ describe('stopping with a request whose client has left', () => {
       for (const client of clients) client.abort();
       await Promise.all(requests);
       await gateway.close();
-      assert.doesNotMatch(log, /destroyed/, log);
+      // Nothing failed: a client leaving is logged at info, not as a failed request.
+      assert.doesNotMatch(log, /destroyed|request failed/, log);
 
       // Opened again on the same files: every hold has its release.
       const again = await startGateway(env, 'embedded', { dataDir });
