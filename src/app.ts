@@ -202,9 +202,11 @@ export function buildApp(deps: Deps): App {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const mapped = mapFrameworkError(error);
     const { status, body } = renderError(mapped, request.id);
-    // A client that left is no failure of ours: its access log line says 499.
-    if (error instanceof ClientDisconnected) request.log.info('the client left before its answer');
-    else if (status >= 500) request.log.error({ err: error }, 'request failed');
+    // A client that left is no failure of ours (its access log line says 499): the work stopped for
+    // it, or the answer's stream was cut as it went out.
+    if (error instanceof ClientDisconnected || (error.code === 'ERR_STREAM_PREMATURE_CLOSE' && reply.raw.destroyed)) {
+      request.log.info('the client left before its answer');
+    } else if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.error.code, status }, 'request refused');
     // After a framing fault nothing more on this connection can be trusted.
     if (mapped instanceof GatewayError && mapped.code === 'malformed_request') void reply.header('connection', 'close');
