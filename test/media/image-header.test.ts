@@ -7,6 +7,7 @@ import type { OutputFormat } from '../../src/catalog/index.ts';
 import { headerFromSharp, readImageHeader, type ImageHeader } from '../../src/media/image-header.ts';
 import { HEADER_ONLY } from '../../src/media/pixel-limit.ts';
 import { sniffImageFormat } from '../../src/media/sniff.ts';
+import { structuredPixels } from '../support/images.ts';
 
 /*
  * The plain-code header reader must never disagree with sharp: for every file it either returns
@@ -16,17 +17,7 @@ import { sniffImageFormat } from '../../src/media/sniff.ts';
 
 /** A picture with some structure, so encoders do not collapse it; the alpha varies too. */
 function pixels(width: number, height: number, channels: 3 | 4): Buffer {
-  const data = Buffer.alloc(width * height * channels);
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const i = (y * width + x) * channels;
-      data[i] = (x * 255) / width;
-      data[i + 1] = (y * 255) / height;
-      data[i + 2] = (x ^ y) & 0xff;
-      if (channels === 4) data[i + 3] = x < width / 2 ? 40 : 255;
-    }
-  }
-  return data;
+  return structuredPixels(width, height, channels, 40);
 }
 
 function image(width: number, height: number, channels: 3 | 4 = 3): sharp.Sharp {

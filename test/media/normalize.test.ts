@@ -4,22 +4,15 @@ import sharp from 'sharp';
 import { GatewayError } from '../../src/errors.ts';
 import { normalizeImage } from '../../src/media/normalize.ts';
 import type { NormalizeTarget } from '../../src/media/normalize.ts';
+import { structuredPixels } from '../support/images.ts';
 
 /** A picture with some structure (so encoders have work to do), optionally with real alpha. */
 async function picture(width: number, height: number, options: { alpha?: boolean } = {}): Promise<Buffer> {
   const channels = options.alpha === true ? 4 : 3;
-  const data = Buffer.alloc(width * height * channels);
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const i = (y * width + x) * channels;
-      data[i] = (x * 255) / width;
-      data[i + 1] = (y * 255) / height;
-      data[i + 2] = (x ^ y) & 0xff;
-      // The left half is transparent.
-      if (channels === 4) data[i + 3] = x < width / 2 ? 0 : 255;
-    }
-  }
-  return sharp(data, { raw: { width, height, channels } }).png().toBuffer();
+  // The left half is transparent.
+  return sharp(structuredPixels(width, height, channels, 0), { raw: { width, height, channels } })
+    .png()
+    .toBuffer();
 }
 
 function target(overrides: Partial<NormalizeTarget> = {}): NormalizeTarget {

@@ -38,3 +38,21 @@ export async function alphaCounts(bytes: Buffer): Promise<{ transparent: number;
   }
   return { transparent, opaque };
 }
+
+/**
+ * Raw pixels with some structure, so encoders have work to do and do not collapse the picture.
+ * With 4 channels the left half has alpha `leftAlpha` and the right half is opaque.
+ */
+export function structuredPixels(width: number, height: number, channels: 3 | 4, leftAlpha = 0): Buffer {
+  const data = Buffer.alloc(width * height * channels);
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const i = (y * width + x) * channels;
+      data[i] = (x * 255) / width;
+      data[i + 1] = (y * 255) / height;
+      data[i + 2] = (x ^ y) & 0xff;
+      if (channels === 4) data[i + 3] = x < width / 2 ? leftAlpha : 255;
+    }
+  }
+  return data;
+}
