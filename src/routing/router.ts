@@ -224,9 +224,14 @@ export class Router {
     const cancelParts = new AbortController();
     const partSignal = AbortSignal.any([deadline, cancelParts.signal]);
     const offsets = parts.map((_, i) => parts.slice(0, i).reduce((sum, count) => sum + count, 0));
+    // A part that kept its body-read turn until the whole answer is sent would hold it while a
+    // sibling part waits for one: in a burst, every turn could be held that way. Fanned-out
+    // requests let each body go once read (ProviderCall.retain absent).
+    const { retain: _retain, ...unretained } = ctx;
+    const partCtx = parts.length > 1 ? unretained : ctx;
     const outcomes = await Promise.all(
       parts.map((count, i) =>
-        this.#runPart(partOf(request, count, offsets[i] ?? 0), states, deadlineAtMs, partSignal, { ...ctx, imageOffset: offsets[i] ?? 0 }).catch(
+        this.#runPart(partOf(request, count, offsets[i] ?? 0), states, deadlineAtMs, partSignal, { ...partCtx, imageOffset: offsets[i] ?? 0 }).catch(
           (err: unknown) => {
             cancelParts.abort(err);
             throw err;

@@ -8,7 +8,7 @@ import { registerProvider } from '../../src/providers/register.ts';
 import type { BoundProvider, Channel, ProviderAdapter, ProviderResult } from '../../src/providers/types.ts';
 import { type RoutedChannel, Router, type RoutingSettings } from '../../src/routing/router.ts';
 import { requestFor } from '../support/requests.ts';
-import { BodyReads } from '../../src/http/body-reads.ts';
+import { type BodyReadTurn, BodyReads } from '../../src/http/body-reads.ts';
 
 const SETTINGS: RoutingSettings = {
   fallbackToLocal: false,
@@ -83,6 +83,36 @@ const gpt = (n = 1) => requestFor({ model: 'gpt-image-1', prompt: 'x', n });
 const logger = createLogger('silent');
 
 describe('Router', () => {
+  it('hands body-read turns to the request only when one call makes all its images (fan-out parts never wait on each other)', async () => {
+    const retained: string[] = [];
+    const seen: boolean[] = [];
+    const adapter = bound({
+      id: 'scripted',
+      maxImagesPerCall: () => 2,
+      async generate(request, call): Promise<ProviderResult> {
+        seen.push(call.retain !== undefined);
+        const turn = await call.channel.http.acquireBodyRead(call.signal);
+        if (call.retain === undefined) turn.release();
+        else call.retain(turn);
+        return { images: Array.from({ length: request.n }, () => ({ bytes: Buffer.from('x') })) };
+      },
+    });
+    const router = new Router({ channels: [channel('a', adapter)], local: null, settings: SETTINGS, logger });
+    const withRetain = {
+      ...ctx(),
+      retain: (turn: BodyReadTurn) => {
+        retained.push('turn');
+        turn.release();
+      },
+    };
+    await router.execute(gpt(2), withRetain);
+    assert.deepEqual(seen, [true]);
+    assert.deepEqual(retained, ['turn'], 'one call: its turn goes to the request');
+    await router.execute(gpt(4), withRetain);
+    assert.deepEqual(seen, [true, false, false], 'two parts: neither keeps its turn');
+    assert.deepEqual(retained, ['turn']);
+  });
+
   it('retries a retryable failure on the same channel, then succeeds: exactly 3 calls', async () => {
     const s = scripted();
     s.scripts.set('a', [retryable(), retryable(), 'ok']);
