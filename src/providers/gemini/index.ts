@@ -103,6 +103,7 @@ async function generateContent(call: ProviderCall<GeminiOptions>, body: Record<s
     headers,
     body: JSON.stringify(body),
     signal: call.signal,
+    retain: call.retain,
   });
   const log = { requestId: call.requestId, channel: channel.id, upstreamStatus: response.status, upstreamModel: model };
   if (response.status !== 200) {

@@ -42,6 +42,7 @@ async function complete(call: ProviderCall<OpenRouterOptions>, body: Record<stri
     headers: headersFor(call),
     body: JSON.stringify(body),
     signal: call.signal,
+    retain: call.retain,
   });
   return readCompletion(response, call, wanted);
 }

@@ -47,6 +47,7 @@ async function post(call: ProviderCall<XaiOptions>, path: string, body: Record<s
     headers,
     body: JSON.stringify(body),
     signal: call.signal,
+    retain: call.retain,
   });
   return readAnswer(response, call);
 }

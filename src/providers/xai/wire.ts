@@ -124,7 +124,7 @@ export async function readAnswer(response: UpstreamResponse, call: ProviderCall<
     const revised = typeof item.revised_prompt === 'string' && item.revised_prompt !== '' ? { revisedPrompt: item.revised_prompt } : {};
     const mime = typeof item.mime_type === 'string' ? { mime: item.mime_type } : {};
     if (item.b64_json !== null && item.b64_json !== undefined && item.b64_json.length > 0) {
-      images.push({ ...fromBase64(item.b64_json), ...mime, ...revised });
+      images.push({ ...fromBase64(item.b64_json, response.scratch), ...mime, ...revised });
     } else if (typeof item.url === 'string' && item.url !== '') {
       images.push({ bytes: await call.channel.http.download(item.url, call.signal), ...mime, ...revised });
     } else {
@@ -153,11 +153,11 @@ function parseItems(response: UpstreamResponse): readonly AnswerItem[] {
   return parseWire('xai', AnswerSchema, parseJson('xai', response.text), 'the images answer').data;
 }
 
-function fromBase64(text: string | Buffer): { bytes: Buffer; base64: string | Buffer; mime?: string } {
+function fromBase64(text: string | Buffer, allocate?: (bytes: number) => Buffer): { bytes: Buffer; base64: string | Buffer; mime?: string } {
   // A data URL is a few bytes of prefix before the base64; as bytes it is read as text (rare).
   const asText = typeof text === 'string' ? text : text.toString('latin1', 0, Math.min(text.length, 5));
   if (isDataUrl(asText)) return decodeDataUrl('xai', typeof text === 'string' ? text : text.toString('latin1'));
-  return { bytes: decodeBase64Image('xai', text), base64: text };
+  return { bytes: decodeBase64Image('xai', text, allocate), base64: text };
 }
 
 /** An error answer: moderation → refusal, everything else by its status. */
