@@ -2,16 +2,18 @@ import type { BodyReadTurn } from '../http/body-reads.ts';
 import type { Retain } from '../providers/types.ts';
 
 /**
- * How long one request may keep a body-read turn once its answer is being written. A 1.5 MB answer
- * reaches any client faster than 300 KB/s well within it; a slower client keeps its bytes, but its
- * turn goes to the next upstream body, so slow clients cannot hold the gateway's reads.
+ * How long one request may keep a body-read turn once its upstream answer has been read: storing,
+ * recording and writing its answer take milliseconds, and a 1.5 MB answer reaches any client
+ * faster than 300 KB/s well within it. A slower client keeps its bytes, but its turn goes to the
+ * next upstream body, so slow clients cannot hold the gateway's reads.
  */
 const ANSWER_TURN_LIMIT_MS = 5000;
 
 /**
- * The `retain` of an API request (`response`: its `reply.raw`) (images/types.ts `Caller.retain`): the body-read turns of the
- * upstream answers its images came from end once the response has been sent (or the client has
- * gone) and the handler has finished with them (`finished`), whichever is later. Until then the
+ * The `retain` of an API request (images/types.ts `Caller.retain`), for its response (`reply.raw`):
+ * the body-read turns of the upstream answers its images came from end once the response has been
+ * sent (or the client has gone) and the handler has finished with them (`finished`), whichever is
+ * later. Until then the
  * bytes of the answer, upstream base64 written to the client as it is, stay in buffers nobody else
  * may reuse; after `ANSWER_TURN_LIMIT_MS` the turn ends without giving its buffer back to the pool.
  */
