@@ -21,7 +21,7 @@ import { assertModelAllowed } from '../images/model-policy.ts';
 import { runImages, streamImages } from '../images/run-images.ts';
 import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
-import { retainUntilAnswered } from './retain-until-answered.ts';
+import { whileAnswering } from './retain-until-answered.ts';
 import { reportTo } from './access-log.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
@@ -89,20 +89,15 @@ export function registerEditsRoute(app: FastifyInstance, deps: EditsRouteDeps): 
       const input = await readEditInput(request, formLimits, editContract);
       // Checked before a JSON edit's images are fetched: a key may not make the gateway download for a model it may not use.
       assertModelAllowed(apiKey, input.params.model.id);
-      const answer = retainUntilAnswered(reply.raw);
-      const caller = { apiKey, requestId: request.id, signal, report: reportTo(request), retain: answer.retain };
       const readImages = async (): Promise<EditRequest> => input.images((ref, maxBytes) => fetchRef(fetcher, ref, maxBytes, signal), uploads.maxFileBytes);
-      try {
+      return whileAnswering(reply.raw, async (retain) => {
+        const caller = { apiKey, requestId: request.id, signal, report: reportTo(request), retain };
         if (input.params.stream) {
           const edit = await readImages();
-          return await streamToClient(request, reply, edit, 'image_edit', (open) => streamImages(deps.images, edit, caller, open));
+          return streamToClient(request, reply, edit, 'image_edit', (open) => streamImages(deps.images, edit, caller, open));
         }
-        return await withIdempotency(deps.idempotency, request, reply, apiKey.id, async () =>
-          imagesAnswer(await runImages(deps.images, await readImages(), caller)),
-        );
-      } finally {
-        answer.finished();
-      }
+        return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, await readImages(), caller)));
+      });
     });
   });
 }

@@ -4,7 +4,7 @@ import { runImages, streamImages } from '../images/run-images.ts';
 import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
 import { reportTo } from './access-log.ts';
-import { retainUntilAnswered } from './retain-until-answered.ts';
+import { whileAnswering } from './retain-until-answered.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
 import { imagesAnswer } from './images-answer.ts';
@@ -24,15 +24,13 @@ export function registerGenerationsRoute(app: FastifyInstance, deps: Generations
     const apiKey = requireApiKey(request);
     if (wantsAsync(request)) return acceptJob(deps.jobs, request, reply, apiKey);
     const generation = validateGeneration(request.body, deps.contract);
-    const answer = retainUntilAnswered(reply.raw);
-    const caller = { apiKey, requestId: request.id, signal: abortOnDisconnect(reply), report: reportTo(request), retain: answer.retain };
-    try {
+    const signal = abortOnDisconnect(reply);
+    return whileAnswering(reply.raw, async (retain) => {
+      const caller = { apiKey, requestId: request.id, signal, report: reportTo(request), retain };
       if (generation.stream) {
-        return await streamToClient(request, reply, generation, 'image_generation', (open) => streamImages(deps.images, generation, caller, open));
+        return streamToClient(request, reply, generation, 'image_generation', (open) => streamImages(deps.images, generation, caller, open));
       }
-      return await withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, generation, caller)));
-    } finally {
-      answer.finished();
-    }
+      return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, generation, caller)));
+    });
   });
 }

@@ -7,7 +7,7 @@ import { GatewayError } from '../errors.ts';
 import { runImages } from '../images/run-images.ts';
 import type { ImagesDeps } from '../images/types.ts';
 import { abortOnDisconnect } from './abort-on-disconnect.ts';
-import { retainUntilAnswered } from './retain-until-answered.ts';
+import { whileAnswering } from './retain-until-answered.ts';
 import { reportTo } from './access-log.ts';
 import { requireApiKey } from './auth.ts';
 import { type IdempotencyDeps, withIdempotency } from './idempotency.ts';
@@ -39,13 +39,10 @@ export function registerVariationsRoute(app: FastifyInstance, deps: VariationsRo
       const form = await readForm(request.parts(), VARIATION_FORM_LIMITS);
       request.body = { multipart: form.digest };
       const variation = await validateVariation(form, deps.contract);
-      const answer = retainUntilAnswered(reply.raw);
-      const caller = { apiKey, requestId: request.id, signal, report: reportTo(request), retain: answer.retain };
-      try {
-        return await withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, variation, caller)));
-      } finally {
-        answer.finished();
-      }
+      return whileAnswering(reply.raw, async (retain) => {
+        const caller = { apiKey, requestId: request.id, signal, report: reportTo(request), retain };
+        return withIdempotency(deps.idempotency, request, reply, apiKey.id, async () => imagesAnswer(await runImages(deps.images, variation, caller)));
+      });
     });
   });
 }

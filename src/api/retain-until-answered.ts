@@ -13,9 +13,9 @@ const ANSWER_TURN_LIMIT_MS = 5000;
  * The `retain` of an API request (images/types.ts `Caller.retain`), for its response (`reply.raw`):
  * the body-read turns of the upstream answers its images came from end once the response has been
  * sent (or the client has gone) and the handler has finished with them (`finished`), whichever is
- * later. Until then the
- * bytes of the answer, upstream base64 written to the client as it is, stay in buffers nobody else
- * may reuse; after `ANSWER_TURN_LIMIT_MS` the turn ends without giving its buffer back to the pool.
+ * later. Until then the bytes of the answer, upstream base64 written to the client as it is, stay
+ * in buffers nobody else may reuse; after `ANSWER_TURN_LIMIT_MS` the turn ends without giving its
+ * buffer back to the pool.
  */
 export function retainUntilAnswered(
   response: { once(event: 'close', listener: () => void): unknown },
@@ -41,4 +41,17 @@ export function retainUntilAnswered(
     },
     finished: settle,
   };
+}
+
+/**
+ * Runs an images route's handler with the `retain` of its response, and tells it the handler has
+ * finished however the handler ends.
+ */
+export async function whileAnswering<T>(response: { once(event: 'close', listener: () => void): unknown }, handle: (retain: Retain) => Promise<T>): Promise<T> {
+  const answer = retainUntilAnswered(response);
+  try {
+    return await handle(answer.retain);
+  } finally {
+    answer.finished();
+  }
 }

@@ -7,10 +7,6 @@
 export class InflightRequests {
   readonly #running = new Set<Promise<unknown>>();
 
-  get size(): number {
-    return this.#running.size;
-  }
-
   /** Runs `work`, counted until it settles; its result or error is passed on as it is. */
   track<T>(work: Promise<T>): Promise<T> {
     this.#running.add(work);
